@@ -1,0 +1,83 @@
+"""Atomic file writing: a file is either its old content or its complete new content.
+
+Everything sartail writes (caches, checkpoints, configs, metrics, predictions) goes through
+these helpers: the data is written to a temporary file in the same folder, flushed to disk,
+and renamed over the target. A crash or a full disk leaves the previous file untouched.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Atomically write ``data`` to ``path``."""
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Atomically write ``text`` (UTF-8) to ``path``."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_jsonable) + "\n")
+
+
+def write_yaml(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write ``obj`` as YAML (keys in insertion order)."""
+    write_text(path, yaml.safe_dump(obj, sort_keys=False))
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically save ``obj`` with ``torch.save``."""
+    import torch
+
+    with atomic_open(path, "wb") as fh:
+        torch.save(obj, fh)
+
+
+def _jsonable(obj: Any) -> Any:
+    """JSON fallback for numpy / torch scalars and arrays."""
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")

@@ -1,0 +1,392 @@
+"""The ``sartail`` command line: demo, run, eval, predict, compare, recipes, show, data.
+
+Run ``sartail COMMAND --help`` for each command's options. Errors of the kit (bad data,
+unknown keys, an existing run directory, ...) print one clear line and exit with status 2;
+Ctrl-C stops training at the next step, keeps a checkpoint and says how to resume (status 130).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, SartailError, StopRequested
+
+DEMO_OVERRIDES = {
+    "model.width": 8,
+    "stages.rough.epochs": 12,
+    "stages.residual.epochs": 8,
+    "stages.balanced.epochs": 4,
+    "stages.classifier.epochs": 6,
+}
+
+
+# ------------------------------------------------------------------------------ helpers
+def _parse_seeds(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        seeds = [int(s) for s in text.replace(" ", "").split(",") if s]
+    except ValueError:
+        raise ConfigError(f"--seeds must be a comma-separated list of integers, got {text!r}") from None
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds repeats a seed: {text!r}")
+    return seeds
+
+
+def _data_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if getattr(args, "data", None):
+        out["data.train"] = args.data
+    for name in ("test", "profile", "ratio", "subset_seed", "device"):
+        value = getattr(args, name, None)
+        if value is not None:
+            out["device" if name == "device" else f"data.{name}"] = value
+    return out
+
+
+def _fmt(x: Any, pct: bool = True) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "  -  "
+    return f"{100 * x:5.1f}" if pct else f"{x:.3f}"
+
+
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A plain text table with aligned columns."""
+    cells = [list(map(str, header))] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    numeric = [all(_numeric(r[i]) for r in cells[1:]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric))  # noqa: E731
+    return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
+
+
+def _numeric(cell: str) -> bool:
+    return bool(cell.strip()) and all(ch in "0123456789.,-+± %e" for ch in cell.strip())
+
+
+def stage_table(results: dict[str, Any], label: str = "") -> str:
+    """Overall, balanced and per-class test accuracy (%) of every stage of a run."""
+    names = results["data"]["classes"]
+    header = ["stage", "top-1", "balanced"] + [f"{i}" for i in range(len(names))]
+    rows = []
+    for stage, m in results["stages"].items():
+        rows.append([f"{label}{stage}", _fmt(m["top1"]), _fmt(m["balanced"])] + [_fmt(m["per_class"].get(n)) for n in names])
+    return table(rows, header)
+
+
+def _print(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+# ------------------------------------------------------------------------------ commands
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The three stages and the ce baseline on the embedded synthetic data, with figures."""
+    from .config import load_config
+    from .pipeline import Run
+    from .plots import save_figure, write_run_figures
+
+    out = Path(args.out)
+    overrides = {**DEMO_OVERRIDES, "device": args.device, "seed": args.seed}
+    t0 = time.perf_counter()
+    _print("sartail demo: the three-stage strategy and a plain cross-entropy baseline")
+    _print("on the embedded SYNTHETIC SAR-like chips (MAVOC class structure; not real data).\n")
+    runs: dict[str, Any] = {}
+    data = None
+    for recipe in ("three_stage", "ce"):
+        cfg = load_config(recipe, {k: v for k, v in overrides.items() if recipe == "three_stage" or "stages." not in k
+                                   or k.startswith("stages.rough")})
+        path = out / recipe
+        kw = {"reuse": [out / r for r in runs], "progress": not args.quiet, "data": data}
+        if args.resume and (path / "config.yaml").exists():
+            run = Run.resume(path, **kw)
+        else:
+            run = Run.create(cfg, path, overwrite=args.overwrite, **kw)
+        data = run.data  # both recipes train on the very same chips
+        if recipe == "three_stage":
+            s = run.data.summary()
+            _print("training chips per class: " + ", ".join(f"{i}:{c}" for i, c in enumerate(s["train_counts"])))
+            _print(f"validation chips: {sum(s['val_counts'])}, balanced test chips: {sum(s['test_counts'])}\n")
+        runs[recipe] = run.fit_and_test()
+        write_run_figures(runs[recipe], run.dir.metrics(), run.dir.figures)
+    res = runs["three_stage"]
+    res_ce = runs["ce"]
+    _print("Test accuracy (%) by stage; columns 0-9 are the classes (0 sedan ... 9 flatbed w/ trailer):")
+    combined = {**res, "stages": {**{f"three_stage/{k}": v for k, v in res["stages"].items()},
+                                  "ce (baseline)": res_ce["final"]}}
+    _print(stage_table(combined))
+    from .plots import per_class_accuracy
+
+    names = res["data"]["classes"]
+    fig = per_class_accuracy({"ce": res_ce["final"]["per_class"], "three_stage": res["final"]["per_class"]}, names,
+                             title="ce vs three_stage: per-class test accuracy", synthetic=True,
+                             counts=res["data"]["train_counts"])
+    figs = save_figure(fig, out / "figures" / "ce_vs_three_stage")
+    _print(f"\nfigures: {out / 'three_stage' / 'figures'}, {figs[0].parent}")
+    _print(f"runs:    {out / 'three_stage'}, {out / 'ce'}")
+    _print(f"demo finished in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Train one or more recipes, for one or more seeds; print a summary table."""
+    from .atomic import write_json
+    from .compare import summarize_runs
+    from .config import load_config, parse_override
+    from .pipeline import Run
+    from .plots import write_run_figures
+    from .runs import RunDir
+
+    def finish(run: Run) -> dict[str, Any]:
+        results = run.fit_and_test()
+        if run.dist.is_main and not args.no_figures:
+            write_run_figures(results, run.dir.metrics(), run.dir.figures)
+        return results
+
+    if args.resume:
+        results = finish(Run.resume(args.resume, progress=not args.quiet))
+        _print(stage_table(results))
+        return 0
+    if args.from_run:  # rerun a saved config (recipe name kept), with any new overrides
+        base = RunDir.open(args.from_run).config().to_dict()
+        if args.recipe and args.recipe != base["recipe"]:
+            raise ConfigError(f"--from {args.from_run} reruns recipe {base['recipe']!r}; leave RECIPE out or match it")
+        recipes: list[Any] = [base]
+    elif args.recipe:
+        recipes = [r.strip() for r in args.recipe.split(",") if r.strip()]
+    else:
+        raise ConfigError("name a RECIPE (see `sartail recipes`), or use --resume DIR / --from DIR")
+    seeds = _parse_seeds(args.seeds)
+    overrides = {**_data_overrides(args), **dict(parse_override(o) for o in args.set)}
+    out = Path(args.out)
+    many = len(recipes) > 1 or len(seeds) > 1
+    done: list[Path] = [Path(p) for p in args.reuse or []]
+    summary: dict[str, list[dict[str, Any]]] = {}
+    datasets: dict[str, Any] = {}
+    for recipe in recipes:
+        name = Path(recipe if isinstance(recipe, str) else recipe["recipe"]).stem
+        for seed in seeds or [None]:
+            ov = {**overrides, **({"seed": seed} if seed is not None else {})}
+            cfg = load_config(recipe, ov)
+            path = out / name / f"seed-{cfg.seed}" if many else out
+            key = json.dumps([cfg.to_dict()["data"], cfg.seed])
+            run = Run.create(cfg, path, overwrite=args.overwrite, reuse=done, progress=not args.quiet,
+                             data=datasets.get(key))
+            datasets[key] = run.data  # recipes of the same seed share their chips
+            results = finish(run)
+            done.append(path)
+            summary.setdefault(name, []).append(results)
+            if not many and run.dist.is_main:
+                _print(stage_table(results))
+    if many:
+        rows, text = summarize_runs(summary)
+        _print(text)
+        write_json(out / "summary.json", rows)
+        _print(f"\nsummary written to {out / 'summary.json'}")
+    return 0
+
+
+def _load_for_eval(spec: str, size: int) -> Any:
+    from .data import load, parse_spec
+
+    kind, _ = parse_spec(spec)
+    if kind == "synthetic":
+        from .data.synthetic import make_synthetic, parse_synthetic_args
+
+        opts = parse_synthetic_args(spec.partition(":")[2])
+        return make_synthetic(**{"size": size, **opts})[1]
+    return load(spec, size=size)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score a finished run's final model on other labelled chips."""
+    from .atomic import write_json
+    from .metrics import evaluate_logits
+    from .pipeline import Run
+    from .stages import predict_logits
+
+    run = Run.resume(args.run_dir, progress=not args.quiet)
+    model = run.final_model()
+    names = run.data.train.class_names
+    chips = _load_for_eval(args.data, run.cfg.data.size)
+    if not chips.labelled:
+        raise ConfigError(f"{args.data}: these chips have no labels; use `sartail predict` for unlabelled chips")
+    chips = chips.relabel(names)
+    logits = predict_logits(model, chips, run.context())
+    res = evaluate_logits(logits, chips.labels, names, train_counts=run.data.train.class_counts().tolist(),
+                          groups=run.cfg.shots)
+    res = {"run": str(args.run_dir), "data": args.data, "n": len(chips), **res}
+    _print(table([[args.data, _fmt(res["top1"]), _fmt(res["balanced"]), _fmt(res["macro_f1"], pct=False),
+                   _fmt(res["ece"], pct=False)]], ["data", "top-1", "balanced", "macro-F1", "ECE"]))
+    _print(table([[n, _fmt(a)] for n, a in res["per_class"].items()], ["class", "accuracy"]))
+    if args.out:
+        write_json(args.out, res)
+        _print(f"metrics written to {args.out}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict classes of (unlabelled) chips; write image_id,class_id as the MAVOC server took it."""
+    from .predict import predict_csv
+
+    path, n = predict_csv(args.run_dir, args.data, args.out, progress=not args.quiet)
+    _print(f"wrote {n} predictions to {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_runs
+
+    text = compare_runs(args.run_dirs, csv_path=args.csv)
+    _print(text)
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from .config import recipe_dict, recipe_names
+
+    rows = []
+    for name in recipe_names():
+        d = recipe_dict(name)
+        stages = " -> ".join(f"{s['name']}({s.get('epochs', 10)})" for s in d["stages"])
+        rows.append([name, stages, d.get("description", "")])
+    _print(table(rows, ["recipe", "stages (epochs)", "description"]))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    import yaml
+
+    from .config import load_config
+
+    cfg = load_config(args.recipe, args.set)
+    _print(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """A data tour: the class table of a chip set and its histogram figure."""
+    from .data import load, make_synthetic, parse_spec
+    from .data.longtail import imbalance_ratio
+    from .plots import class_histogram, save_figure
+
+    kind, _ = parse_spec(args.spec)
+    if kind == "synthetic":
+        from .data.synthetic import parse_synthetic_args
+
+        chips = make_synthetic(**parse_synthetic_args(args.spec.partition(":")[2]), progress=not args.quiet)[0]
+    else:
+        chips = load(args.spec, progress=not args.quiet)
+    rows = [[r["class"], r["name"], f"{r['count']:,}", f"{100 * r['share']:.2f}"] for r in chips.table()]
+    if chips.synthetic:
+        _print("SYNTHETIC chips (the embedded default; not real SAR):")
+    _print(table(rows, ["id", "class", "chips", "%"]))
+    counts = chips.class_counts().tolist()
+    _print(f"{len(chips):,} chips of {chips.chip_size[0]}x{chips.chip_size[1]} px, imbalance ratio "
+           f"{imbalance_ratio(counts):,.0f}")
+    if args.figure:
+        fig = class_histogram(counts, chips.class_names, synthetic=chips.synthetic)
+        paths = save_figure(fig, args.figure)
+        _print(f"figure: {', '.join(map(str, paths))}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sartail", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"sartail {__import__('sartail').__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    d = sub.add_parser("demo", help="three stages + ce baseline on the embedded synthetic data (< 3 min on 2 cores)")
+    d.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    d.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
+    d.add_argument("--resume", action="store_true", help="go on with an interrupted demo in --out")
+    common(d)
+    d.set_defaults(func=cmd_demo)
+
+    r = sub.add_parser("run", help="train recipe(s) on data", description=cmd_run.__doc__)
+    r.add_argument("recipe", nargs="?", help="recipe name(s), comma-separated (see `sartail recipes`), or a YAML file")
+    r.add_argument("--data", help="training chips: synthetic[:scale=..], folder:PATH, mavoc:PATH, mstar:PATH")
+    r.add_argument("--test", help="labelled test chips (default: a stratified fold of --data, or the synthetic test set)")
+    r.add_argument("--profile", choices=["exp", "step", "mavoc", "counts"], help="build a long-tailed subset of --data")
+    r.add_argument("--ratio", type=float, help="imbalance ratio of the long-tail profile")
+    r.add_argument("--subset-seed", dest="subset_seed", type=int, help="seed of the long-tailed subset (default: the run seed)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config value, e.g. --set stages.rough.epochs=5 --set 'stages.*.epochs=2'")
+    r.add_argument("--seeds", help="comma-separated seeds; reports mean and std per metric")
+    r.add_argument("--out", default="runs/latest", help="run folder (several runs: a folder of run folders)")
+    r.add_argument("--device", help="cpu, cuda or auto")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    r.add_argument("--resume", metavar="RUN_DIR", help="go on with an interrupted run")
+    r.add_argument("--from", dest="from_run", metavar="RUN_DIR", help="rerun a run's saved config (into --out)")
+    r.add_argument("--reuse", action="append", metavar="RUN_DIR",
+                   help="copy stages that RUN_DIR trained with identical settings instead of training them again")
+    r.add_argument("--no-figures", action="store_true", help="skip writing figures")
+    common(r)
+    r.set_defaults(func=cmd_run)
+
+    e = sub.add_parser("eval", help="score a finished run on labelled chips")
+    e.add_argument("run_dir")
+    e.add_argument("--data", required=True, help="labelled chips, KIND:PATH")
+    e.add_argument("--out", help="write the metrics to this JSON file")
+    common(e)
+    e.set_defaults(func=cmd_eval)
+
+    pr = sub.add_parser("predict", help="predict chips; CSV image_id,class_id (MAVOC format)")
+    pr.add_argument("run_dir")
+    pr.add_argument("--data", required=True, help="chips to predict, e.g. mavoc_test:PATH")
+    pr.add_argument("--out", required=True, help="CSV file to write")
+    common(pr)
+    pr.set_defaults(func=cmd_predict)
+
+    c = sub.add_parser("compare", help="side-by-side table of finished runs")
+    c.add_argument("run_dirs", nargs="+")
+    c.add_argument("--csv", help="also write the table as CSV")
+    c.set_defaults(func=cmd_compare)
+
+    rc = sub.add_parser("recipes", help="list the recipes")
+    rc.set_defaults(func=cmd_recipes)
+
+    sh = sub.add_parser("show", help="print a recipe's resolved config")
+    sh.add_argument("recipe")
+    sh.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sh.set_defaults(func=cmd_show)
+
+    dt = sub.add_parser("data", help="class table of a chip set (and a histogram figure)")
+    dt.add_argument("spec", nargs="?", default="synthetic", help="KIND:PATH (default: the synthetic set)")
+    dt.add_argument("--figure", help="write the class histogram to this path (PNG, SVG, PDF)")
+    common(dt)
+    dt.set_defaults(func=cmd_data)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StopRequested as exc:
+        print(f"\nstopped: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except SartailError as exc:
+        print(f"sartail: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        from . import distributed
+
+        distributed.shutdown()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

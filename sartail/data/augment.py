@@ -1,0 +1,108 @@
+"""Batched tensor augmentation for SAR chips (no per-image PIL work in the training loop).
+
+All operations act on a whole float batch ``[B, 1, H, W]`` at once and draw their randomness
+from an explicit :class:`torch.Generator`, so a run is reproducible and resumable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Which augmentations to apply, batch-wise.
+
+    Attributes:
+        crop: random translation by up to ``crop`` pixels (zero-padded), as a padded crop.
+        flip: horizontal flip with probability 0.5.
+        rot90: rotation by a random multiple of 90 degrees.
+        speckle: multiplicative gamma speckle with this many looks (0 = off).
+        mixup: mixup alpha (0 = off); applied by the training loop, which mixes the labels too.
+    """
+
+    crop: int = 4
+    flip: bool = True
+    rot90: bool = False
+    speckle: float = 0.0
+    mixup: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.crop < 0:
+            raise ConfigError(f"augment.crop must be >= 0, got {self.crop}")
+        if self.speckle < 0:
+            raise ConfigError(f"augment.speckle must be >= 0 looks, got {self.speckle}")
+        if self.mixup < 0:
+            raise ConfigError(f"augment.mixup must be >= 0, got {self.mixup}")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.crop or self.flip or self.rot90 or self.speckle)
+
+
+def random_translate(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.Tensor:
+    """Shift every chip by its own random offset in ``[-max_shift, max_shift]`` (zero fill)."""
+    if max_shift <= 0:
+        return x
+    b, c, h, w = x.shape
+    p = max_shift
+    padded = torch.nn.functional.pad(x, (p, p, p, p))
+    dy = torch.randint(0, 2 * p + 1, (b,), generator=g)
+    dx = torch.randint(0, 2 * p + 1, (b,), generator=g)
+    rows = (dy[:, None] + torch.arange(h)[None, :]).to(x.device)  # [B, H]
+    cols = (dx[:, None] + torch.arange(w)[None, :]).to(x.device)  # [B, W]
+    bi = torch.arange(b, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[bi, rows[:, :, None], cols[:, None, :]]  # [B, H, W, C]
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def random_flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    flip = (torch.rand(x.shape[0], generator=g) < 0.5).to(x.device)
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+def random_rot90(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError("rot90 needs square chips")
+    k = torch.randint(0, 4, (x.shape[0],), generator=g).to(x.device)
+    out = x.clone()
+    for r in (1, 2, 3):
+        sel = k == r
+        if sel.any():
+            out[sel] = torch.rot90(x[sel], r, dims=(-2, -1))
+    return out
+
+
+def random_speckle(x: torch.Tensor, looks: float, g: torch.Generator) -> torch.Tensor:
+    """Multiply by unit-mean gamma noise of ``looks`` looks (the mean of that many exponentials)."""
+    k = max(1, int(round(looks)))
+    e = -torch.log(torch.rand((k, *x.shape), generator=g).clamp_min(1e-12)).mean(0)
+    return x * e.to(x.device)
+
+
+def augment_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
+    """Apply ``cfg`` to a float batch ``[B, 1, H, W]`` (values in chip units, 0..255)."""
+    if cfg.speckle:
+        x = random_speckle(x, cfg.speckle, g)
+    if cfg.crop:
+        x = random_translate(x, cfg.crop, g)
+    if cfg.flip:
+        x = random_flip(x, g)
+    if cfg.rot90:
+        x = random_rot90(x, g)
+    return x
+
+
+def mixup(x: torch.Tensor, alpha: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Mix the batch with a shuffled copy of itself. Returns ``(mixed, permutation, lam)``.
+
+    ``lam`` is drawn from Beta(alpha, alpha) by a NumPy generator seeded from ``g``.
+    """
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha)) if alpha > 0 else 1.0
+    perm = torch.randperm(x.shape[0], generator=g).to(x.device)
+    return lam * x + (1 - lam) * x[perm], perm, lam

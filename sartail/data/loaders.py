@@ -1,0 +1,373 @@
+"""Loaders for the chip folders users have: generic class folders, MAVOC / UNICORN, MSTAR.
+
+Each loader scans its layout, then decodes every chip once (with a progress bar) into a
+:class:`~sartail.data.chipset.ChipSet`. Decoded sets are cached (see :mod:`.cache`), keyed
+by every source file's path, size and modification time, so a second load is fast and a
+changed file is noticed.
+
+``load("kind:path")`` dispatches on a data spec, as the command line takes it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import DataError, suggest
+from . import cache as cache_mod
+from .chipset import UNLABELLED, ChipSet
+from .decode import IMAGE_SUFFIXES, DecodeOptions, decode_chip
+
+MAVOC_CLASS_NAMES: tuple[str, ...] = (
+    "sedan",
+    "SUV",
+    "pickup truck",
+    "van",
+    "box truck",
+    "motorcycle",
+    "flatbed truck",
+    "bus",
+    "pickup truck w/ trailer",
+    "flatbed truck w/ trailer",
+)
+#: Training chips per class in the MAVOC 2021/2022 SAR release (293,772 in all).
+MAVOC_TRAIN_COUNTS: tuple[int, ...] = (234209, 28089, 15301, 10655, 1741, 852, 828, 624, 840, 633)
+
+_IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
+
+
+@dataclass(frozen=True)
+class ChipFile:
+    """One chip file found by a scan: absolute path, id (path relative to root), label."""
+
+    path: Path
+    id: str
+    label: int
+
+
+# ---------------------------------------------------------------------------- scanning
+def _is_ignored(p: Path) -> bool:
+    return p.name.startswith(".") or p.name.lower() in _IGNORED_NAMES
+
+
+def _require_dir(root: str | os.PathLike, what: str) -> Path:
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise DataError(f"{what} folder not found: {root}")
+    if not root.is_dir():
+        raise DataError(f"{what} path is not a folder: {root}")
+    return root
+
+
+def _chips_in(folder: Path, root: Path, label: int, pattern: re.Pattern[str] | None, skip_bad: bool,
+              report: list[str]) -> list[ChipFile]:
+    files = []
+    for p in sorted(folder.iterdir()):
+        if _is_ignored(p) or p.is_dir():
+            continue
+        if p.suffix.lower() not in IMAGE_SUFFIXES:
+            msg = f"{p}: not an image file (suffix {p.suffix or 'none'!r}; expected one of {', '.join(IMAGE_SUFFIXES)})"
+            if not skip_bad:
+                raise DataError(msg + "; remove it or load with skip_bad=True")
+            report.append("skipped " + msg)
+            continue
+        if pattern is not None and not pattern.fullmatch(p.name):
+            continue
+        files.append(ChipFile(p, p.relative_to(root).as_posix(), label))
+    return files
+
+
+def scan_class_folders(
+    root: str | os.PathLike,
+    *,
+    classes: Sequence[str] | None = None,
+    pattern: str | None = None,
+    skip_bad: bool = False,
+    what: str = "data",
+) -> tuple[list[ChipFile], tuple[str, ...], list[str]]:
+    """Find ``root/<class>/<chip>`` files. Returns ``(files, class_names, report)``.
+
+    ``classes`` picks (and orders) class folders; by default all, sorted by name.
+    ``pattern`` (a regular expression on file names) selects chips within a folder.
+    """
+    root = _require_dir(root, what)
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not _is_ignored(p))
+    if not folders:
+        raise DataError(f"{root}: no class folders found (expected {root}/<class>/<chip>.png)")
+    if classes is None:
+        classes = folders
+    for c in classes:
+        if c not in folders:
+            raise DataError(f"{root}: no class folder {c!r} (found {folders}).{suggest(c, folders)}")
+    regex = re.compile(pattern) if pattern else None
+    files: list[ChipFile] = []
+    report: list[str] = []
+    for label, name in enumerate(classes):
+        chips = _chips_in(root / name, root, label, regex, skip_bad, report)
+        if not chips:
+            raise DataError(f"{root / name}: empty class folder (no chips{' matching ' + pattern if pattern else ''})")
+        files.extend(chips)
+    return files, tuple(classes), report
+
+
+# ---------------------------------------------------------------------------- decoding
+def decode_files(
+    files: Sequence[ChipFile],
+    class_names: Sequence[str],
+    options: DecodeOptions,
+    *,
+    source: str,
+    skip_bad: bool = False,
+    report: Sequence[str] = (),
+    cache: bool | str | os.PathLike = True,
+    progress: bool = True,
+) -> ChipSet:
+    """Decode ``files`` into a :class:`ChipSet`, through the cache unless ``cache=False``.
+
+    With ``skip_bad=True`` unreadable chips are left out and every one is reported (in a
+    warning and in ``ChipSet.report``); otherwise the first bad chip raises
+    :class:`DataError` naming it.
+    """
+    if not files:
+        raise DataError(f"{source}: no chips to load")
+    key = cache_mod.cache_key(files, class_names, options, skip_bad)
+    cache_dir = cache_mod.resolve_dir(cache)
+    if cache_dir is not None:
+        hit = cache_mod.load(cache_dir, key, source)
+        if hit is not None:
+            _warn_report(source, hit.report)
+            return hit
+
+    notes = list(report)
+    arrays: list[np.ndarray | None] = [None] * len(files)
+
+    def work(i: int) -> tuple[int, np.ndarray | None, str | None, str | None]:
+        try:
+            arr, note = decode_chip(files[i].path, options)
+            return i, arr, note, None
+        except DataError as exc:
+            if not skip_bad:
+                raise
+            return i, None, None, str(exc)
+
+    threads = min(8, (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = pool.map(work, range(len(files)), chunksize=256 if len(files) > 4096 else 16)
+        for i, arr, note, err in tqdm(results, total=len(files), desc=f"decoding {Path(source).name or source}",
+                                      unit="chip", disable=not progress, leave=False, mininterval=0.5):
+            arrays[i] = arr
+            if note:
+                notes.append(note)
+            if err:
+                notes.append("skipped " + err)
+    keep = [i for i, a in enumerate(arrays) if a is not None]
+    if not keep:
+        raise DataError(f"{source}: none of the {len(files)} chips could be read")
+    shapes = {arrays[i].shape for i in keep}  # type: ignore[union-attr]
+    if len(shapes) > 1:
+        first = arrays[keep[0]].shape  # type: ignore[union-attr]
+        odd = next(i for i in keep if arrays[i].shape != first)  # type: ignore[union-attr]
+        raise DataError(
+            f"{files[odd].path}: chip of {arrays[odd].shape[0]}x{arrays[odd].shape[1]} px differs from "  # type: ignore[union-attr]
+            f"{first[0]}x{first[1]}; give a chip size to centre-crop / pad all chips to one size"
+        )
+    images = torch.from_numpy(np.stack([arrays[i] for i in keep])[:, None])  # type: ignore[misc]
+    labels = torch.tensor([files[i].label for i in keep], dtype=torch.int64)
+    lost = {f.label for f in files} - set(labels.tolist()) - {UNLABELLED}
+    missing = [class_names[c] for c in sorted(lost)]
+    if missing:
+        raise DataError(f"{source}: every chip of class(es) {missing} was skipped as unreadable")
+    chips = ChipSet.from_tensors(images, labels, class_names, [files[i].id for i in keep], source=source, report=notes)
+    if cache_dir is not None:
+        cache_mod.save(cache_dir, key, chips)
+    _warn_report(source, chips.report)
+    return chips
+
+
+def _warn_report(source: str, report: Sequence[str]) -> None:
+    if report:
+        skipped = sum(r.startswith("skipped") for r in report)
+        head = f"{source}: {skipped} chip(s) skipped, {len(report) - skipped} converted:\n  "
+        warnings.warn(head + "\n  ".join(report), stacklevel=3)
+
+
+# ---------------------------------------------------------------------------- layouts
+def _decode_options(size: int | tuple[int, int] | None, fit: str, colour: str, depth: str) -> DecodeOptions:
+    return DecodeOptions(size=size, fit=fit, colour=colour, depth=depth)  # type: ignore[arg-type]
+
+
+def load_folder(
+    root: str | os.PathLike,
+    *,
+    size: int | tuple[int, int] | None = 56,
+    fit: str = "crop_or_pad",
+    classes: Sequence[str] | None = None,
+    colour: str = "convert",
+    depth: str = "convert",
+    skip_bad: bool = False,
+    cache: bool | str | os.PathLike = True,
+    progress: bool = True,
+) -> ChipSet:
+    """Load a generic folder of class folders, ``root/<class>/*.png|jpg|jpeg|bmp|tif``.
+
+    Classes are the folder names, sorted (or as ordered by ``classes``).
+    """
+    files, names, report = scan_class_folders(root, classes=classes, skip_bad=skip_bad)
+    return decode_files(files, names, _decode_options(size, fit, colour, depth), source=f"folder:{root}",
+                        skip_bad=skip_bad, report=report, cache=cache, progress=progress)
+
+
+def _mavoc_root(root: Path) -> Path:
+    """The folder that holds MAVOC's class folders ``0``..``9`` (root or a known child)."""
+    if any(p.is_dir() and p.name.isdigit() for p in root.iterdir()):
+        return root
+    for child in ("train_images", "train", "SAR", "sar"):
+        if (root / child).is_dir() and any(p.is_dir() and p.name.isdigit() for p in (root / child).iterdir()):
+            return root / child
+    raise DataError(f"{root}: no MAVOC class folders 0..9 found (expected {root}/<0..9>/SAR_<id>.png)")
+
+
+def load_mavoc(
+    root: str | os.PathLike,
+    *,
+    modality: str = "SAR",
+    size: int | tuple[int, int] | None = 56,
+    fit: str = "crop_or_pad",
+    colour: str = "convert",
+    depth: str = "convert",
+    skip_bad: bool = False,
+    cache: bool | str | os.PathLike = True,
+    progress: bool = True,
+) -> ChipSet:
+    """Load labelled MAVOC / UNICORN chips: class-id folders ``0``..``9`` of ``SAR_<id>.png``.
+
+    EO chips (``EO_<id>.png``) in the same folders are ignored unless ``modality="EO"``.
+    The official class names are attached; absent class folders are allowed (their class
+    simply has no chips), but a folder named outside ``0..9`` is an error.
+    """
+    if modality not in ("SAR", "EO"):
+        raise DataError(f"modality must be 'SAR' or 'EO', got {modality!r}")
+    root = _mavoc_root(_require_dir(root, "MAVOC"))
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and not _is_ignored(p)), key=lambda p: p.name)
+    bad = [p.name for p in folders if not (p.name.isdigit() and 0 <= int(p.name) <= 9)]
+    if bad:
+        raise DataError(f"{root / bad[0]}: MAVOC class folders must be named 0..9, found {bad}")
+    pattern = re.compile(rf"{modality}_.+\.png", re.IGNORECASE)
+    files: list[ChipFile] = []
+    report: list[str] = []
+    by_name: dict[str, str] = {}
+    for p in folders:
+        chips = _chips_in(p, root, int(p.name), pattern, skip_bad, report)
+        if not chips:
+            raise DataError(f"{p}: empty class folder (no {modality}_<id>.png chips)")
+        for c in chips:
+            other = by_name.setdefault(c.path.name, c.id)
+            if other != c.id:
+                raise DataError(f"duplicate chip id {c.path.name!r} in two class folders: {other} and {c.id}")
+        files.extend(chips)
+    return decode_files(files, MAVOC_CLASS_NAMES, _decode_options(size, fit, colour, depth), source=f"mavoc:{root}",
+                        skip_bad=skip_bad, report=report, cache=cache, progress=progress)
+
+
+def load_mavoc_test(
+    root: str | os.PathLike,
+    *,
+    modality: str = "SAR",
+    size: int | tuple[int, int] | None = 56,
+    fit: str = "crop_or_pad",
+    colour: str = "convert",
+    depth: str = "convert",
+    skip_bad: bool = False,
+    cache: bool | str | os.PathLike = True,
+    progress: bool = True,
+) -> ChipSet:
+    """Load MAVOC's unlabelled test chips (``SAR_<id>.png`` in ``root`` or ``root/SAR``).
+
+    Labels are ``-1``; the ids are the file names, whose ``<id>`` part is the challenge's
+    ``image_id`` (see :func:`sartail.predict.image_id`).
+    """
+    root = _require_dir(root, "MAVOC test")
+    sub = root / modality
+    if not any(root.glob(f"{modality}_*.png")) and sub.is_dir():
+        root = sub
+    report: list[str] = []
+    files = _chips_in(root, root, UNLABELLED, re.compile(rf"{modality}_.+\.png", re.IGNORECASE), skip_bad, report)
+    if not files:
+        raise DataError(f"{root}: no {modality}_<id>.png chips found")
+    return decode_files(files, MAVOC_CLASS_NAMES, _decode_options(size, fit, colour, depth),
+                        source=f"mavoc_test:{root}", skip_bad=skip_bad, report=report, cache=cache, progress=progress)
+
+
+MSTAR_CLASS_NAMES: tuple[str, ...] = ("2S1", "BMP2", "BRDM_2", "BTR60", "BTR70", "D7", "T62", "T72", "ZIL131", "ZSU_23_4")
+
+
+def load_mstar(
+    root: str | os.PathLike,
+    *,
+    split: str = "train",
+    size: int | tuple[int, int] | None = 64,
+    fit: str = "crop_or_pad",
+    classes: Sequence[str] | None = None,
+    colour: str = "convert",
+    depth: str = "convert",
+    skip_bad: bool = False,
+    cache: bool | str | os.PathLike = True,
+    progress: bool = True,
+) -> ChipSet:
+    """Load MSTAR chips laid out as ``root/<split>/<class>/*.jpeg`` (or ``root/<class>/...``).
+
+    MSTAR chip size differs by class (128 to 193 px), so every chip is centre-cropped to
+    ``size`` (64 x 64 by default) and never resized: the size alone would give the class away.
+    """
+    root = _require_dir(root, "MSTAR")
+    if (root / split).is_dir():
+        root = root / split
+    if size is None:
+        raise DataError("MSTAR chips differ in size by class: give a chip size (e.g. 64) to centre-crop them")
+    files, names, report = scan_class_folders(root, classes=classes, skip_bad=skip_bad, what="MSTAR")
+    return decode_files(files, names, _decode_options(size, fit, colour, depth), source=f"mstar:{root}",
+                        skip_bad=skip_bad, report=report, cache=cache, progress=progress)
+
+
+LOADERS = {
+    "folder": load_folder,
+    "mavoc": load_mavoc,
+    "mavoc_test": load_mavoc_test,
+    "mstar": load_mstar,
+}
+DATA_KINDS = (*LOADERS, "synthetic")
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """Split ``"kind:path"`` into its parts, checking the kind."""
+    kind, sep, path = str(spec).partition(":")
+    kind = kind.strip().lower()
+    if kind not in DATA_KINDS:
+        raise DataError(f"unknown data kind {kind!r} in {spec!r}; use one of {list(DATA_KINDS)}.{suggest(kind, DATA_KINDS)}")
+    if kind != "synthetic" and not path:
+        raise DataError(f"data spec {spec!r} needs a path: {kind}:/path/to/chips")
+    return kind, path
+
+
+def load(spec: str, **options: Any) -> ChipSet:
+    """Load chips from a ``"kind:path"`` spec (``folder``, ``mavoc``, ``mavoc_test``, ``mstar``).
+
+    ``synthetic`` specs make training chips with :func:`~sartail.data.synthetic.make_synthetic`
+    (``synthetic:scale=0.02,seed=1``); use :func:`~sartail.data.synthetic.make_synthetic`
+    directly to get its balanced test set too.
+    """
+    kind, path = parse_spec(spec)
+    if kind == "synthetic":
+        from .synthetic import make_synthetic, parse_synthetic_args
+
+        return make_synthetic(**{**parse_synthetic_args(path), **options})[0]
+    return LOADERS[kind](path, **options)

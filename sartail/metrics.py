@@ -1,0 +1,149 @@
+"""Classification metrics for long-tailed data, all derived from one confusion matrix.
+
+``evaluate_logits`` gives top-1, balanced (mean per-class) accuracy, per-class accuracy,
+many / medium / few-shot group accuracy (by training counts), macro-F1, the confusion matrix,
+expected calibration error (ECE) and the reliability curve. The numbers agree with
+scikit-learn's (see the tests); the work is done in torch so that it is fast on big sets.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ShotGroups:
+    """Many-shot: more than ``many`` training chips; few-shot: fewer than ``few``; medium between."""
+
+    many: int = 100
+    few: int = 20
+
+    def __post_init__(self) -> None:
+        if self.few > self.many or self.few < 0:
+            raise ConfigError(f"shot groups need 0 <= few <= many, got few={self.few}, many={self.many}")
+
+    def assign(self, train_counts: Sequence[int]) -> list[str]:
+        return ["many" if n > self.many else "few" if n < self.few else "medium" for n in train_counts]
+
+
+def confusion_matrix(targets: torch.Tensor, preds: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """``cm[i, j]`` = chips of true class ``i`` predicted as ``j`` (``int64 [C, C]``)."""
+    targets = targets.reshape(-1).long().cpu()
+    preds = preds.reshape(-1).long().cpu()
+    idx = targets * num_classes + preds
+    return torch.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def _safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    out = torch.full_like(a, float("nan"), dtype=torch.float64)
+    ok = b > 0
+    out[ok] = a[ok].double() / b[ok].double()
+    return out
+
+
+def per_class_accuracy(cm: torch.Tensor) -> torch.Tensor:
+    """Recall of every class (``nan`` for a class with no chips)."""
+    return _safe_div(cm.diag(), cm.sum(1))
+
+
+def balanced_accuracy(cm: torch.Tensor) -> float:
+    """Mean per-class accuracy over the classes that have chips (scikit-learn's definition)."""
+    acc = per_class_accuracy(cm)
+    acc = acc[~acc.isnan()]
+    return float(acc.mean()) if acc.numel() else float("nan")
+
+
+def macro_f1(cm: torch.Tensor) -> float:
+    """Mean F1 over classes present in the targets or predictions (F1 = 0 where undefined)."""
+    tp = cm.diag().double()
+    support = cm.sum(1).double()
+    predicted = cm.sum(0).double()
+    denom = support + predicted
+    present = denom > 0
+    f1 = torch.where(denom > 0, 2 * tp / denom.clamp_min(1e-12), torch.zeros_like(tp))
+    return float(f1[present].mean()) if present.any() else float("nan")
+
+
+def calibration(probs: torch.Tensor, targets: torch.Tensor, bins: int = 15) -> dict[str, Any]:
+    """Expected calibration error over ``bins`` equal-width confidence bins, and its curve."""
+    conf, pred = probs.max(1)
+    correct = (pred == targets).double()
+    edges = torch.linspace(0, 1, bins + 1, dtype=torch.float64)
+    which = torch.bucketize(conf.double(), edges[1:-1], right=True)
+    ece = 0.0
+    curve = []
+    n = max(targets.numel(), 1)
+    for b in range(bins):
+        sel = which == b
+        k = int(sel.sum())
+        if k:
+            acc_b = float(correct[sel].mean())
+            conf_b = float(conf[sel].double().mean())
+            ece += k / n * abs(acc_b - conf_b)
+        else:
+            acc_b = conf_b = float("nan")
+        curve.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "count": k, "accuracy": acc_b,
+                      "confidence": conf_b})
+    return {"ece": ece, "reliability": curve}
+
+
+def summarize(
+    cm: torch.Tensor,
+    class_names: Sequence[str],
+    *,
+    train_counts: Sequence[int] | None = None,
+    groups: ShotGroups = ShotGroups(),
+) -> dict[str, Any]:
+    """Top-1, balanced accuracy, macro-F1, per-class and many/medium/few from a confusion matrix."""
+    total = int(cm.sum())
+    acc = per_class_accuracy(cm)
+    out: dict[str, Any] = {
+        "n": total,
+        "top1": float(cm.diag().sum()) / total if total else float("nan"),
+        "balanced": balanced_accuracy(cm),
+        "macro_f1": macro_f1(cm),
+        "per_class": {name: _num(a) for name, a in zip(class_names, acc.tolist())},
+        "confusion": cm.tolist(),
+    }
+    if train_counts is not None:
+        shots = groups.assign(train_counts)
+        for g in ("many", "medium", "few"):
+            vals = [a for a, s in zip(acc.tolist(), shots) if s == g and not math.isnan(a)]
+            out[f"{g}_shot"] = sum(vals) / len(vals) if vals else None
+        out["shot_groups"] = dict(zip(class_names, shots))
+    return out
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+def evaluate_logits(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    class_names: Sequence[str],
+    *,
+    train_counts: Sequence[int] | None = None,
+    groups: ShotGroups = ShotGroups(),
+    bins: int = 15,
+) -> dict[str, Any]:
+    """All metrics for ``logits [N, C]`` against integer ``targets [N]``."""
+    logits = logits.float().cpu()
+    targets = targets.long().cpu()
+    c = len(class_names)
+    if logits.ndim != 2 or logits.shape[1] != c:
+        raise ValueError(f"logits of shape {tuple(logits.shape)} do not match {c} classes")
+    preds = logits.argmax(1)
+    cm = confusion_matrix(targets, preds, c)
+    out = summarize(cm, class_names, train_counts=train_counts, groups=groups)
+    probs = logits.softmax(1)
+    out.update(calibration(probs, targets, bins))
+    if targets.numel():
+        out["loss"] = float(torch.nn.functional.cross_entropy(logits, targets))
+    return out

@@ -1,0 +1,197 @@
+"""Small SAR networks and classifier heads.
+
+A :class:`Classifier` is a body (chips to feature vectors) and a :class:`Head` (features to
+logits). It takes raw ``uint8``-valued chips (as floats, 0..255) and normalises them with
+statistics stored in the model, so a saved model predicts on raw chips.
+
+The head keeps one *row* per class (``weight``, ``bias``, ``scale``), and knows which
+original class id each row belongs to (``head.class_ids``), so that stages with different
+class sets can hand rows over in order (see :func:`sartail.stages.set_head_classes`).
+One head class covers the usual kinds:
+
+- ``linear``: ``scale * (x @ W.T + b)``;
+- ``cosine``: ``scale * temperature * cos(x, W)`` (no bias);
+- tau-normalised (post hoc, Kang et al.): ``linear`` with ``W / ||W||**tau`` and no bias;
+- LWS (learnable weight scaling): train ``scale`` only, with ``W`` and ``b`` frozen.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import ConfigError, suggest
+
+ARCHS = ("sarnet", "resnet18", "resnet10")
+HEADS = ("linear", "cosine")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network.
+
+    Attributes:
+        arch: ``sarnet`` (the small default), ``resnet18`` or ``resnet10`` (torchvision,
+            adapted to one channel and small chips).
+        width: channels of the first SARNet stage (doubles at each of its 4 stages).
+        head: ``linear`` or ``cosine``.
+        cosine_temperature: logit scale of the cosine head.
+        dropout: dropout before the head.
+    """
+
+    arch: str = "sarnet"
+    width: int = 16
+    head: str = "linear"
+    cosine_temperature: float = 16.0
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ConfigError(f"unknown model.arch {self.arch!r}; use one of {ARCHS}.{suggest(self.arch, ARCHS)}")
+        if self.head not in HEADS:
+            raise ConfigError(f"unknown model.head {self.head!r}; use one of {HEADS}.{suggest(self.head, HEADS)}")
+        if self.width < 1:
+            raise ConfigError(f"model.width must be >= 1, got {self.width}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout must lie in [0, 1), got {self.dropout}")
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class SARNet(nn.Module):
+    """A very small VGG-style network for 56 px greyscale chips.
+
+    A greyscale stem (3x3 convolution) keeps the full chip resolution; four stages of two
+    3x3 convolutions, the first with stride 2, double the width each (``w, 2w, 4w, 8w``);
+    global average pooling gives ``8 * width`` features. ``width=16`` has about 0.3 M
+    parameters, ``width=8`` about 75 k.
+    """
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        w = width
+        self.stem = _conv_bn(1, w)
+        chans = [w, w, 2 * w, 4 * w, 8 * w]
+        layers = []
+        for i in range(4):
+            layers += [_conv_bn(chans[i], chans[i + 1], 2), _conv_bn(chans[i + 1], chans[i + 1])]
+        self.layers = nn.Sequential(*layers)
+        self.out_features = chans[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layers(self.stem(x))
+        return F.adaptive_avg_pool2d(x, 1).flatten(1)
+
+
+class TorchvisionBody(nn.Module):
+    """A torchvision ResNet adapted to one channel and small chips (3x3 stem, no max-pool)."""
+
+    def __init__(self, arch: str) -> None:
+        super().__init__()
+        from torchvision.models import resnet
+        from torchvision.models.resnet import BasicBlock, ResNet
+
+        net = resnet.resnet18(weights=None) if arch == "resnet18" else ResNet(BasicBlock, [1, 1, 1, 1])
+        net.conv1 = nn.Conv2d(1, 64, 3, 1, 1, bias=False)
+        net.maxpool = nn.Identity()
+        self.out_features = net.fc.in_features
+        net.fc = nn.Identity()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Head(nn.Module):
+    """Classifier head with per-class rows ``weight [C, D]``, ``bias [C]``, ``scale [C]``.
+
+    ``kind`` is ``linear`` or ``cosine``; ``tau > 0`` applies tau-normalisation (and drops
+    the bias, as Kang et al.); ``scale`` is 1 unless trained by an LWS stage.
+    """
+
+    ROWS = ("weight", "bias", "scale")
+
+    def __init__(self, in_features: int, class_ids: Sequence[int], kind: str = "linear",
+                 temperature: float = 16.0) -> None:
+        super().__init__()
+        if kind not in HEADS:
+            raise ConfigError(f"unknown head kind {kind!r}")
+        c = len(class_ids)
+        self.kind = kind
+        self.temperature = float(temperature)
+        self.weight = nn.Parameter(torch.empty(c, in_features))
+        self.bias = nn.Parameter(torch.zeros(c), requires_grad=kind == "linear")
+        self.scale = nn.Parameter(torch.ones(c), requires_grad=False)
+        self.register_buffer("tau", torch.zeros(()))
+        self.register_buffer("class_ids", torch.tensor(list(class_ids), dtype=torch.int64))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+        with torch.no_grad():
+            self.bias.zero_()
+            self.scale.fill_(1.0)
+            self.tau.zero_()
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.weight.shape[0])
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind}, classes={self.class_ids.tolist()}, tau={float(self.tau):g}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight
+        if self.kind == "cosine":
+            logits = self.temperature * F.linear(F.normalize(x, dim=1), F.normalize(w, dim=1))
+        elif float(self.tau) > 0:
+            norm = w.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            logits = F.linear(x, w / norm.pow(self.tau))
+        else:
+            logits = F.linear(x, w, self.bias)
+        return logits * self.scale
+
+    def rows(self) -> dict[int, dict[str, torch.Tensor]]:
+        """``{class_id: {"weight": row, "bias": value, "scale": value}}`` (detached copies)."""
+        return {
+            int(cid): {name: getattr(self, name).detach()[i].clone() for name in self.ROWS}
+            for i, cid in enumerate(self.class_ids.tolist())
+        }
+
+
+class Classifier(nn.Module):
+    """Body + head, with input normalisation stored in the model (raw chip values in)."""
+
+    def __init__(self, body: nn.Module, head: Head, dropout: float = 0.0, mean: float = 0.0, std: float = 255.0) -> None:
+        super().__init__()
+        self.body = body
+        self.head = head
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.register_buffer("input_mean", torch.tensor(float(mean)))
+        self.register_buffer("input_std", torch.tensor(float(std)))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body((x - self.input_mean) / self.input_std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.features(x)))
+
+
+def build_body(cfg: ModelConfig) -> nn.Module:
+    return SARNet(cfg.width) if cfg.arch == "sarnet" else TorchvisionBody(cfg.arch)
+
+
+def build_model(cfg: ModelConfig, num_classes: int, *, mean: float = 0.0, std: float = 255.0) -> Classifier:
+    """A :class:`Classifier` for ``num_classes`` classes (ids ``0..num_classes-1``)."""
+    body = build_body(cfg)
+    head = Head(body.out_features, range(num_classes), cfg.head, cfg.cosine_temperature)  # type: ignore[arg-type]
+    return Classifier(body, head, cfg.dropout, mean, std)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
