@@ -87,7 +87,7 @@ def calibration(probs: torch.Tensor, targets: torch.Tensor, bins: int = 15) -> d
             conf_b = float(conf[sel].double().mean())
             ece += k / n * abs(acc_b - conf_b)
         else:
-            acc_b = conf_b = float("nan")
+            acc_b = conf_b = None  # type: ignore[assignment]
         curve.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "count": k, "accuracy": acc_b,
                       "confidence": conf_b})
     return {"ece": ece, "reliability": curve}

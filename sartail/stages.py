@@ -271,7 +271,9 @@ def fit_stage(
     if list(model.head.class_ids.tolist()) != list(train.class_ids):
         raise ValueError(f"head classes {model.head.class_ids.tolist()} differ from the stage's {list(train.class_ids)}")
     if stage.head == "reinit" and resume is None:
-        model.head.reset_parameters()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(stream_seed(ctx.seed, index, 0, 3))
+            model.head.reset_parameters()
     params = trainable_parameters(model, stage)
     model.to(device)
     if ctx.channels_last:

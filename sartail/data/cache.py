@@ -1,14 +1,17 @@
 """A decode cache for chip folders.
 
 Decoding 300k small PNGs takes minutes; the decoded ``uint8`` tensor loads in a second.
-The cache key hashes every source file's id, size and modification time together with the
-decode options and the kit's cache format, so a changed, added or removed file (or another
-chip size) makes a new entry. Entries are written atomically and memory-mapped on load.
+The cache key hashes every source file's path, id, size and modification time together with
+the decode options and the kit's cache format, so a changed, added or removed file (or another
+chip size) makes a new entry; the entry it supersedes (same folders and options) is deleted,
+so the folder does not grow with every edit. Entries are written atomically and
+memory-mapped on load.
 
 The folder is ``$SARTAIL_CACHE_DIR`` if set, else ``~/.cache/sartail``.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -46,18 +49,36 @@ def resolve_dir(cache: bool | str | os.PathLike) -> Path | None:
 
 
 def cache_key(files: Sequence[ChipFile], class_names: Sequence[str], options: DecodeOptions, skip_bad: bool) -> str:
-    """A hash of the file list (id, size, mtime), labels, class names and decode options."""
-    h = hashlib.sha256()
+    """``<group>-<content>``: hashes of what is asked and of what the files are now.
+
+    ``group`` hashes the folders read, class names and decode options; ``content`` adds
+    every file's absolute path, id, label, size and modification time. A changed, added or
+    removed file changes ``content`` only, so the new entry replaces the stale one of its
+    group (see :func:`save`).
+    """
     head = {"format": FORMAT, "classes": list(class_names), "options": dataclasses.asdict(options), "skip_bad": skip_bad}
-    h.update(json.dumps(head, sort_keys=True).encode())
-    for f in files:
-        st = f.path.stat()
-        h.update(f"{f.path}\0{f.id}\0{f.label}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:32]
+    paths = [os.path.abspath(f.path) for f in files]
+    group = hashlib.sha256(json.dumps(head, sort_keys=True).encode())
+    for folder in sorted({os.path.dirname(p) for p in paths}):
+        group.update(f"{folder}\n".encode())
+    h = hashlib.sha256(group.digest())
+    for f, path in zip(files, paths):
+        st = os.stat(path)
+        h.update(f"{path}\0{f.id}\0{f.label}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return f"{group.hexdigest()[:16]}-{h.hexdigest()[:32]}"
 
 
 def _path(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"chips-{key}.pt"
+
+
+def _stale(cache_dir: Path, key: str) -> list[Path]:
+    """Other entries of ``key``'s group: the same folders and options before a file changed."""
+    group, sep, _ = key.partition("-")
+    if not sep:
+        return []
+    keep = _path(cache_dir, key).name
+    return [p for p in cache_dir.glob(f"chips-{group}-*.pt") if p.name != keep]
 
 
 def load(cache_dir: Path, key: str, source: str) -> ChipSet | None:
@@ -76,10 +97,14 @@ def load(cache_dir: Path, key: str, source: str) -> ChipSet | None:
 
 
 def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
-    """Write ``chips`` under ``key`` (atomically). A failure to write only warns."""
+    """Write ``chips`` under ``key`` (atomically) and drop the stale entries of its group.
+
+    A failure to write only warns.
+    """
     path = _path(cache_dir, key)
+    whole = len(chips) == chips.images.shape[0] and torch.equal(chips.rows, torch.arange(len(chips)))
     payload = {
-        "images": chips.pixels(),
+        "images": chips.images if whole else chips.pixels(),  # no copy of a freshly decoded set
         "labels": chips.labels,
         "class_names": list(chips.class_names),
         "ids": list(chips.chip_ids),
@@ -90,4 +115,8 @@ def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
     except OSError as exc:
         warnings.warn(f"could not write the decode cache {path} ({exc}); the chips were loaded all the same",
                       stacklevel=2)
+        return path
+    for old in _stale(cache_dir, key):
+        with contextlib.suppress(OSError):
+            old.unlink()
     return path

@@ -151,14 +151,28 @@ class ChipSet:
 
     # ------------------------------------------------------------------ views
     def take(self, positions: torch.Tensor | Sequence[int]) -> ChipSet:
-        """A view holding the chips at ``positions`` (in that order); pixels are shared."""
-        positions = torch.as_tensor(positions, dtype=torch.int64).reshape(-1)
+        """A view holding the chips at ``positions`` (in that order); pixels are shared.
+
+        ``positions`` may also be a boolean mask of this view's length.
+        """
+        positions = torch.as_tensor(positions)
+        if positions.dtype == torch.bool:
+            if positions.numel() != len(self):
+                raise DataError(f"a boolean mask of {positions.numel()} entries for a view of {len(self)} chips")
+            positions = torch.nonzero(positions.reshape(-1)).reshape(-1)
+        positions = positions.to(torch.int64).reshape(-1)
         if positions.numel() and (int(positions.min()) < 0 or int(positions.max()) >= len(self)):
             raise DataError(f"positions must lie in 0..{len(self) - 1}")
         return replace(self, rows=self.rows[positions], labels=self.labels[positions])
 
     def class_index(self, cls: int | str) -> int:
-        """This view's label of class ``cls`` given by original id (int) or name (str)."""
+        """This view's label of class ``cls`` given by original id (int) or name (str).
+
+        A string is a class name when one of the classes has that name (folder classes may
+        be named ``"10"``, ``"20"``, ...); otherwise a string of digits is an original id.
+        """
+        if isinstance(cls, str) and cls in self.class_names:
+            return self.class_names.index(cls)
         if isinstance(cls, str) and not cls.lstrip("-").isdigit():
             if cls not in self.class_names:
                 raise DataError(f"no class named {cls!r} in {self.class_names}.{suggest(cls, self.class_names)}")

@@ -148,44 +148,67 @@ def decode_files(
             return hit
 
     notes = list(report)
-    arrays: list[np.ndarray | None] = [None] * len(files)
+    n = len(files)
+    block = 512 if n > 8192 else 32
+    # with a fixed chip size the decoded chips go straight into one array (no second copy)
+    out = np.empty((n, *options.size), dtype=np.uint8) if options.size is not None else None
+    arrays: list[np.ndarray | None] = [None] * n if out is None else []
+    ok = np.zeros(n, dtype=bool)
 
-    def work(i: int) -> tuple[int, np.ndarray | None, str | None, str | None]:
-        try:
-            arr, note = decode_chip(files[i].path, options)
-            return i, arr, note, None
-        except DataError as exc:
-            if not skip_bad:
-                raise
-            return i, None, None, str(exc)
+    def work(start: int) -> list[tuple[int, str | None, str | None]]:
+        done = []
+        for i in range(start, min(start + block, n)):
+            try:
+                arr, note = decode_chip(files[i].path, options)
+            except DataError as exc:
+                if not skip_bad:
+                    raise
+                done.append((i, None, str(exc)))
+                continue
+            if out is not None:
+                out[i] = arr
+            else:
+                arrays[i] = arr
+            ok[i] = True
+            done.append((i, note, None))
+        return done
 
     threads = min(8, (os.cpu_count() or 2) * 2)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        results = pool.map(work, range(len(files)), chunksize=256 if len(files) > 4096 else 16)
-        for i, arr, note, err in tqdm(results, total=len(files), desc=f"decoding {Path(source).name or source}",
-                                      unit="chip", disable=not progress, leave=False, mininterval=0.5):
-            arrays[i] = arr
-            if note:
-                notes.append(note)
-            if err:
-                notes.append("skipped " + err)
-    keep = [i for i, a in enumerate(arrays) if a is not None]
+    with ThreadPoolExecutor(max_workers=threads) as pool, \
+            tqdm(total=n, desc=f"decoding {Path(source).name or source}", unit="chip", disable=not progress,
+                 leave=False, mininterval=0.5) as bar:
+        # blocks come back in order, so the first bad chip named is the first in file order
+        for done in pool.map(work, range(0, n, block)):
+            for _, note, err in done:
+                if note:
+                    notes.append(note)
+                if err:
+                    notes.append("skipped " + err)
+            bar.update(len(done))
+    keep = np.flatnonzero(ok).tolist()
     if not keep:
-        raise DataError(f"{source}: none of the {len(files)} chips could be read")
-    shapes = {arrays[i].shape for i in keep}  # type: ignore[union-attr]
-    if len(shapes) > 1:
-        first = arrays[keep[0]].shape  # type: ignore[union-attr]
-        odd = next(i for i in keep if arrays[i].shape != first)  # type: ignore[union-attr]
-        raise DataError(
-            f"{files[odd].path}: chip of {arrays[odd].shape[0]}x{arrays[odd].shape[1]} px differs from "  # type: ignore[union-attr]
-            f"{first[0]}x{first[1]}; give a chip size to centre-crop / pad all chips to one size"
-        )
-    images = torch.from_numpy(np.stack([arrays[i] for i in keep])[:, None])  # type: ignore[misc]
+        raise DataError(f"{source}: none of the {n} chips could be read")
+    if out is None:
+        shapes = {arrays[i].shape for i in keep}  # type: ignore[union-attr]
+        if len(shapes) > 1:
+            first = arrays[keep[0]].shape  # type: ignore[union-attr]
+            odd = next(i for i in keep if arrays[i].shape != first)  # type: ignore[union-attr]
+            raise DataError(
+                f"{files[odd].path}: chip of {arrays[odd].shape[0]}x{arrays[odd].shape[1]} px differs from "  # type: ignore[union-attr]
+                f"{first[0]}x{first[1]}; give a chip size to centre-crop / pad all chips to one size"
+            )
+        out = np.stack([arrays[i] for i in keep])  # type: ignore[misc]
+        del arrays
+    elif len(keep) < n:
+        out = out[ok]
+    images = torch.from_numpy(out[:, None])
     labels = torch.tensor([files[i].label for i in keep], dtype=torch.int64)
     lost = {f.label for f in files} - set(labels.tolist()) - {UNLABELLED}
     missing = [class_names[c] for c in sorted(lost)]
     if missing:
-        raise DataError(f"{source}: every chip of class(es) {missing} was skipped as unreadable")
+        skipped = [r for r in notes if r.startswith("skipped")]
+        raise DataError(f"{source}: every chip of class(es) {missing} was skipped as unreadable:\n  "
+                        + "\n  ".join(skipped))
     chips = ChipSet.from_tensors(images, labels, class_names, [files[i].id for i in keep], source=source, report=notes)
     if cache_dir is not None:
         cache_mod.save(cache_dir, key, chips)
@@ -193,11 +216,16 @@ def decode_files(
     return chips
 
 
-def _warn_report(source: str, report: Sequence[str]) -> None:
+def _warn_report(source: str, report: Sequence[str], shown_converted: int = 10) -> None:
+    """Warn of every skipped chip, and of the first ``shown_converted`` converted ones."""
     if report:
-        skipped = sum(r.startswith("skipped") for r in report)
-        head = f"{source}: {skipped} chip(s) skipped, {len(report) - skipped} converted:\n  "
-        warnings.warn(head + "\n  ".join(report), stacklevel=3)
+        skipped = [r for r in report if r.startswith("skipped")]
+        converted = [r for r in report if not r.startswith("skipped")]
+        lines = skipped + converted[:shown_converted]
+        if len(converted) > shown_converted:
+            lines.append(f"... and {len(converted) - shown_converted} more converted (see ChipSet.report)")
+        head = f"{source}: {len(skipped)} chip(s) skipped, {len(converted)} converted:\n  "
+        warnings.warn(head + "\n  ".join(lines), stacklevel=4)
 
 
 # ---------------------------------------------------------------------------- layouts
@@ -272,7 +300,7 @@ def load_mavoc(
         for c in chips:
             other = by_name.setdefault(c.path.name, c.id)
             if other != c.id:
-                raise DataError(f"duplicate chip id {c.path.name!r} in two class folders: {other} and {c.id}")
+                raise DataError(f"duplicate chip id {c.path.name!r} in two class folders: {root / other} and {c.path}")
         files.extend(chips)
     return decode_files(files, MAVOC_CLASS_NAMES, _decode_options(size, fit, colour, depth), source=f"mavoc:{root}",
                         skip_bad=skip_bad, report=report, cache=cache, progress=progress)

@@ -1,0 +1,32 @@
+"""Small settings shared by the engine tests (runs of a few seconds on two CPU cores)."""
+from sartail.stages import Callback
+
+TINY = {
+    "data.scale": 0.004,
+    "data.test_per_class": 10,
+    "model.width": 4,
+    "stages.*.epochs": 1,
+    "batch_size": 64,
+    "device": "cpu",
+}
+
+
+class Recorder(Callback):
+    """Records every step's positions and every epoch record, per stage."""
+
+    def __init__(self, stop_at=None):
+        self.steps = []
+        self.records = []
+        self.stop_at = stop_at  # (stage, epoch, step) at which to ask for a stop
+        self._stop = False
+
+    def on_step(self, info):
+        self.steps.append((info["stage"], info["epoch"], info["step"], info["positions"].clone()))
+        if self.stop_at and (info["stage"], info["epoch"], info["step"]) == self.stop_at:
+            self._stop = True
+
+    def on_epoch_end(self, record):
+        self.records.append(record)
+
+    def should_stop(self):
+        return self._stop

@@ -1,0 +1,134 @@
+"""The command line, in process and as a real subprocess."""
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sartail.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", SHARED / "mstar_soc10"))
+MAVOC_TEST = Path(os.environ.get("SARTAIL_MAVOC_TEST_ROOT", SHARED / "mavoc2022_test_sar"))
+TINY = ["--set", "data.scale=0.004", "--set", "data.test_per_class=10", "--set", "model.width=4",
+        "--set", "stages.*.epochs=1", "--set", "batch_size=64", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def ce_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "ce"
+    assert main(["run", "ce", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_run_writes_a_complete_run_directory(ce_run, capsys):
+    for name in ("config.yaml", "provenance.json", "metrics.jsonl", "results.json", "predictions.csv",
+                 "checkpoints/stage-1-rough.pt", "figures/per_class_accuracy.png", "figures/confusion_matrices.pdf",
+                 "figures/training_curves.svg"):
+        assert (ce_run / name).exists(), name
+    assert not (ce_run / "checkpoints" / "last.pt").exists()
+    assert not list(ce_run.rglob("*.tmp"))
+
+
+def test_existing_run_dir_is_refused_with_exit_2(ce_run, capsys):
+    assert main(["run", "ce", "--out", str(ce_run), *TINY]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_unknown_recipe_and_key_exit_2_with_a_suggestion(tmp_path, capsys):
+    assert main(["run", "ldam", "--out", str(tmp_path / "x"), *TINY]) == 2
+    assert "Did you mean 'ldam_drw'" in capsys.readouterr().err
+    assert main(["run", "ce", "--out", str(tmp_path / "y"), "--set", "stages.rough.epohcs=1"]) == 2
+    assert "Did you mean 'epochs'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_eval_on_labelled_chips(ce_run, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["eval", str(ce_run), "--data", "synthetic:test_per_class=5,seed=3", "--out", str(out), "--quiet"]) == 0
+    res = json.loads(out.read_text())
+    assert res["n"] == 50 and 0 <= res["balanced"] <= 1 and len(res["per_class"]) == 10
+    assert "balanced" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not MAVOC_TEST.exists(), reason=f"MAVOC test chips not found at {MAVOC_TEST}")
+def test_predict_real_mavoc_test_chips_in_the_challenge_format(ce_run, tmp_path):
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(ce_run), "--data", f"mavoc_test:{MAVOC_TEST}", "--out", str(out), "--quiet"]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["image_id", "class_id"]
+    assert len(rows) == 827
+    ids = [r[0] for r in rows[1:]]
+    assert all(i.isdigit() for i in ids) and len(set(ids)) == 826
+    assert {p.name[4:-4] for p in (MAVOC_TEST / "SAR").glob("SAR_*.png")} == set(ids)
+    assert all(0 <= int(r[1]) <= 9 for r in rows[1:])
+
+
+def test_compare_and_from(ce_run, tmp_path, capsys):
+    again = tmp_path / "again"
+    assert main(["run", "--from", str(ce_run), "--out", str(again), "--quiet", "--no-figures"]) == 0
+    assert (again / "metrics.jsonl").read_text() == (ce_run / "metrics.jsonl").read_text()
+    capsys.readouterr()
+    assert main(["compare", str(ce_run), str(again), "--csv", str(tmp_path / "cmp.csv")]) == 0
+    text = capsys.readouterr().out
+    assert "balanced" in text and str(again) in text
+    assert len((tmp_path / "cmp.csv").read_text().splitlines()) == 3
+
+
+def test_several_recipes_and_seeds_report_mean_and_std(tmp_path, capsys):
+    out = tmp_path / "multi"
+    assert main(["run", "ce,crt", "--seeds", "0,1", "--out", str(out), "--no-figures", *TINY]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["recipe"] for r in summary] == ["ce", "crt"]
+    assert all(r["n"] == 2 and r["balanced"]["std"] is not None for r in summary)
+    for recipe in ("ce", "crt"):
+        for seed in (0, 1):
+            assert (out / recipe / f"seed-{seed}" / "results.json").exists()
+    # crt's rough stage was copied from ce's run of the same seed, not trained again
+    ckpt = __import__("torch").load(out / "crt" / "seed-0" / "checkpoints" / "stage-1-rough.pt", weights_only=False)
+    assert ckpt["reused_from"].endswith(os.path.join("ce", "seed-0"))
+    assert "±" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not MSTAR.exists(), reason=f"MSTAR chips not found at {MSTAR}")
+def test_run_on_a_long_tailed_mstar_subset(tmp_path, monkeypatch):
+    monkeypatch.setenv("SARTAIL_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "mstar"
+    args = ["run", "crt", "--data", f"mstar:{MSTAR}", "--profile", "exp", "--ratio", "10", "--out", str(out),
+            "--set", "data.size=64", "--set", "model.width=4", "--set", "stages.*.epochs=1", "--device", "cpu",
+            "--quiet", "--no-figures"]
+    assert main(args) == 0
+    res = json.loads((out / "results.json").read_text())
+    counts = res["data"]["train_counts"]
+    assert res["data"]["classes"][0] == "2S1" and counts[0] / counts[-1] == pytest.approx(10, rel=0.35)
+    assert sum(res["data"]["test_counts"]) == pytest.approx(0.25 * 2746, rel=0.02)  # a stratified held-out fold
+
+
+def test_data_tour_prints_the_class_table_and_writes_a_figure(tmp_path, capsys):
+    fig = tmp_path / "hist"
+    assert main(["data", "synthetic:scale=0.004", "--figure", str(fig), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "sedan" in out and "imbalance ratio" in out
+    assert all((tmp_path / f"hist.{ext}").stat().st_size > 0 for ext in ("png", "svg", "pdf"))
+
+
+def test_recipes_and_show(capsys):
+    assert main(["recipes"]) == 0
+    assert "three_stage" in capsys.readouterr().out
+    assert main(["show", "three_stage", "--set", "stages.residual.remove=[0,1]"]) == 0
+    assert "- 1" in capsys.readouterr().out
+
+
+def test_real_subprocess_and_python_dash_m(tmp_path):
+    out = tmp_path / "sub"
+    proc = subprocess.run([sys.executable, "-m", "sartail", "run", "ce", "--out", str(out), *TINY, "--no-figures"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "balanced" in proc.stdout and (out / "results.json").exists()
+    bad = subprocess.run([sys.executable, "-m", "sartail", "run", "ce", "--data", "mavoc:/no/such/folder",
+                          "--out", str(tmp_path / "bad")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "/no/such/folder" in bad.stderr and "Traceback" not in bad.stderr
