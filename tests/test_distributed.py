@@ -31,4 +31,4 @@ def test_two_process_gloo_run_covers_every_chip_once_per_epoch(tmp_path):
     assert prov["world_size"] == 2
     res = json.loads((out / "results.json").read_text())
     assert res["final"]["n"] == 100
-    assert proc.stdout.count("balanced") == 1  # one process reports
+    assert proc.stdout.count("top-1") == 1  # one process reports
