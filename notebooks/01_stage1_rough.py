@@ -1,0 +1,106 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Stage 1: rough training on every class
+#
+# The first stage of Li et al.'s strategy is plain training: cross-entropy on **every chip of
+# every class**, drawn as they come (instance-balanced sampling). It is the stage that learns
+# the features, and it is what most classifiers stop at. On a long-tailed set it learns a
+# biased classifier: the head classes dominate the loss, so chips of rare classes are pulled
+# towards the head, above all towards class 0 (*sedan*, three quarters of MAVOC). Stages 2
+# and 3 exist to undo that bias; this notebook shows it.
+#
+# The **stage panel** below sets the epochs, the learning rate and the sampler. **Run**
+# trains in the background (the notebook stays usable), the plot follows the loss and the
+# validation accuracy, **Stop** ends the training at the next step and keeps a checkpoint.
+# The run lives in `RUN_DIR/three_stage`, where notebooks 02 and 03 find it.
+
+# %% tags=["parameters"]
+DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "folder:/path"
+TEST = None               # real data only: a labelled test set (default: a stratified quarter of DATA)
+PROFILE = "auto"          # long-tail profile of DATA: "auto" makes balanced sets (MSTAR) exponential
+RATIO = 50.0              # imbalance ratio of that profile
+SCALE = 0.015             # synthetic only: MAVOC's class counts times SCALE (about 4,400 chips)
+TEST_PER_CLASS = 80       # synthetic only: chips per class of the balanced test set
+SEED = 0
+WIDTH = 8                 # channels of the network's first layer (16 in the full recipe)
+ROUGH_EPOCHS = 12
+ROUGH_LR = 0.05
+ROUGH_SAMPLER = "instance"
+RUN_DIR = "runs"          # the notebooks share the run RUN_DIR/three_stage
+FIGURES = ""              # a folder: every figure is also saved there as PNG, SVG and PDF
+
+# %%
+from sartail import notebook as nb, plots, widgets
+
+P = nb.params(globals())  # SARTAIL_NB_<NAME> environment variables override the parameters above
+P
+
+# %%
+run = nb.open_run(nb.make_config("three_stage", P), f"{RUN_DIR}/three_stage")
+
+# %% [markdown]
+# ## The stage panel
+# Change the settings, then click **Run**. A stage already trained with the same settings is
+# not trained again; changing them trains it anew (and drops the later stages of the run).
+
+# %%
+panel = widgets.StagePanel(run, "rough", epochs=ROUGH_EPOCHS, lr=ROUGH_LR, sampler=ROUGH_SAMPLER)
+panel
+
+# %% [markdown]
+# The cells below need the trained stage. `panel.train()` waits for a training started with
+# **Run**, or starts one with the panel's settings (that is what *Run all* does); it does
+# nothing if the stage is trained already. Interrupting the kernel (■) stops it cleanly too.
+
+# %%
+panel.train();
+
+# %% [markdown]
+# ## How did it train?
+
+# %%
+nb.publish(nb.training_curves(run, ["rough"]), "stage1_curves", P)
+
+# %% [markdown]
+# ## Test accuracy per class
+# The test set is balanced, so every class counts the same. Top-1 accuracy looks fine because
+# the head is right; the **balanced** accuracy (the mean over classes) and the few-shot
+# accuracy tell the truth about the tail.
+
+# %%
+results = nb.stage_results(run, ["rough"])
+nb.accuracy_table(results)
+
+# %%
+nb.publish(plots.stage_comparison(results, labels=nb.stage_labels(results), title="Stage 1: per-class test accuracy"),
+           "stage1_per_class", P)
+
+# %% [markdown]
+# ## Where do the tail chips go?
+# Rows are the true classes, columns the predictions, each row in % of its chips. The framed
+# column is class 0: the tail rows light up there.
+
+# %%
+nb.publish(nb.confusion(results, "rough", head=0), "stage1_confusion", P)
+
+# %%
+nb.tail_report(results, "rough", head=0)
+
+# %% [markdown]
+# **Next:** `02_stage2_residual` removes class 0 and goes on training the features on the rest.
