@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .decode import DecodeOptions
     from .loaders import ChipFile
 
-FORMAT = 1
+FORMAT = 2
 
 
 def default_dir() -> Path:
@@ -51,20 +51,29 @@ def resolve_dir(cache: bool | str | os.PathLike) -> Path | None:
 def cache_key(files: Sequence[ChipFile], class_names: Sequence[str], options: DecodeOptions, skip_bad: bool) -> str:
     """``<group>-<content>``: hashes of what is asked and of what the files are now.
 
-    ``group`` hashes the folders read, class names and decode options; ``content`` adds
-    every file's absolute path, id, label, size and modification time. A changed, added or
-    removed file changes ``content`` only, so the new entry replaces the stale one of its
-    group (see :func:`save`).
+    ``group`` hashes the (absolute) folders read, class names and decode options; ``content``
+    adds every file's id (path relative to the root), label, size and modification time. A
+    changed, added or removed file changes ``content`` only, so the new entry replaces the
+    stale one of its group (see :func:`save`).
     """
     head = {"format": FORMAT, "classes": list(class_names), "options": dataclasses.asdict(options), "skip_bad": skip_bad}
-    paths = [os.path.abspath(f.path) for f in files]
+    # the absolute folders go into the group; per file its id (relative path), label, size and
+    # time suffice. Per-file string work dominates a cached load of 300k chips: keep it small.
+    folders: dict[str, str] = {}
+    lines = []
+    stat = os.stat
+    for f in files:
+        path = str(f.path)
+        folder, sep, _ = path.rpartition(os.sep)
+        if folder not in folders:
+            folders[folder] = os.path.abspath(folder + sep) if sep else os.getcwd()
+        st = stat(path)
+        lines.append(f"{f.id}\0{f.label}\0{st.st_size}\0{st.st_mtime_ns}")
     group = hashlib.sha256(json.dumps(head, sort_keys=True).encode())
-    for folder in sorted({os.path.dirname(p) for p in paths}):
+    for folder in sorted(set(folders.values())):
         group.update(f"{folder}\n".encode())
     h = hashlib.sha256(group.digest())
-    for f, path in zip(files, paths):
-        st = os.stat(path)
-        h.update(f"{path}\0{f.id}\0{f.label}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    h.update("\n".join(lines).encode())
     return f"{group.hexdigest()[:16]}-{h.hexdigest()[:32]}"
 
 
@@ -88,12 +97,23 @@ def load(cache_dir: Path, key: str, source: str) -> ChipSet | None:
         return None
     try:
         d: dict[str, Any] = torch.load(path, mmap=True, weights_only=True)
-        chips = ChipSet.from_tensors(d["images"], d["labels"], d["class_names"], d["ids"], source=source,
-                                     report=d["report"])
+        chips = ChipSet.from_tensors(d["images"], d["labels"], d["class_names"], _split(d["ids"]), source=source,
+                                     report=_split(d["report"]))
     except Exception as exc:  # a damaged cache entry must never stop a load: decode again
         warnings.warn(f"ignoring unreadable cache entry {path} ({exc}); decoding again", stacklevel=2)
         return None
     return chips
+
+
+def _join(items: Sequence[str]) -> str:
+    """NUL-separated (a NUL cannot occur in a file name)."""
+    return "\0".join(items)
+
+
+def _split(text: str) -> list[str]:
+    if not isinstance(text, str):
+        raise TypeError(f"expected a string, got {type(text).__name__}")
+    return text.split("\0") if text else []
 
 
 def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
@@ -107,8 +127,9 @@ def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
         "images": chips.images if whole else chips.pixels(),  # no copy of a freshly decoded set
         "labels": chips.labels,
         "class_names": list(chips.class_names),
-        "ids": list(chips.chip_ids),
-        "report": list(chips.report),
+        # one string each: unpickling 300k small strings one by one (weights_only) takes seconds
+        "ids": _join(chips.chip_ids),
+        "report": _join(chips.report),
     }
     try:
         save_torch(path, payload)
