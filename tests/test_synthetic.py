@@ -4,7 +4,18 @@ import torch
 import torch.nn.functional as F
 
 from sartail.data import DEFAULT_SCALE, MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS, make_synthetic, mavoc_counts
-from sartail.data.synthetic import MODELS, _blur_valid, _gauss_taps, _smear_down, generate, parse_synthetic_args
+from sartail.data._memory import release_free_memory
+from sartail.data.synthetic import (
+    MODELS,
+    PX,
+    _blur_valid,
+    _gauss_taps,
+    _smear_down,
+    _zero_border,
+    generate,
+    parse_synthetic_args,
+    render_chips,
+)
 from sartail.errors import DataError
 
 #: neighbouring classes that differ only subtly: sedan / SUV, pickup / with trailer, flatbed / with trailer
@@ -203,3 +214,76 @@ def test_separable_blur_equals_the_2d_convolution():
     out = _blur_valid(x, _gauss_taps(2.0))
     assert out.shape == (4, 22, 19)
     torch.testing.assert_close(out, reference, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("block", [1, 7, 256, 4096])
+def test_rendering_in_blocks_draws_the_same_chips(block):
+    labels = torch.randint(0, 10, (300,), generator=torch.Generator().manual_seed(1))
+    a = render_chips(labels, 56, torch.Generator().manual_seed(5), block=block)
+    b = render_chips(labels, 56, torch.Generator().manual_seed(5), block=300)
+    assert torch.equal(a, b)
+
+
+def reference_render(labels, size, g):
+    """The plain renderer the fast one replaced: the same random draws, straightforward arithmetic."""
+    import math
+
+    b = labels.numel()
+    rnd = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
+    theta = rnd(b) * 2 * math.pi
+    centre = (rnd(b, 2) - 0.5) * 6.0
+    stretch = 1.0 + (rnd(b, 2) - 0.5) * 0.24
+    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    y = coords.view(1, size, 1).expand(b, size, size) - centre[:, 1].view(b, 1, 1)
+    x = coords.view(1, 1, size).expand(b, size, size) - centre[:, 0].view(b, 1, 1)
+    c, s = torch.cos(theta).view(b, 1, 1), torch.sin(theta).view(b, 1, 1)
+    target, shadow = torch.zeros(b, size, size), torch.zeros(b, size, size)
+
+    def soft_box(u, v, length, width):
+        return torch.sigmoid((length / 2 - u.abs()) * 2.0) * torch.sigmoid((width / 2 - v.abs()) * 2.0)
+
+    def smear(mask, steps):
+        if steps <= 0:
+            return mask
+        return F.max_pool2d(F.pad(mask.unsqueeze(1), (0, 0, steps, 0)), (steps + 1, 1), stride=1).squeeze(1)
+
+    for cls in labels.unique().tolist():
+        idx = torch.nonzero(labels == cls).reshape(-1)
+        model = MODELS[cls]
+        xi, yi, ci, si = x[idx], y[idx], c[idx], s[idx]
+        su, sv = stretch[idx, 0].view(-1, 1, 1), stretch[idx, 1].view(-1, 1, 1)
+        u0, v0 = (xi * ci + yi * si) / (su * PX), (-xi * si + yi * ci) / (sv * PX)
+        refl, shad = torch.zeros_like(xi), torch.zeros_like(xi)
+        for part in model.parts:
+            inside = soft_box(u0 - part.u, v0, part.length, part.width)
+            refl = torch.maximum(refl, inside * part.brightness)
+            shad = torch.maximum(shad, smear(inside, int(round(part.height * 2.2 * PX))))
+        amp = 0.8 + 0.4 * torch.rand(idx.numel(), len(model.scatterers), generator=g)
+        for j, (pu, pv, a) in enumerate(model.scatterers):
+            refl = refl + (a * amp[:, j]).view(-1, 1, 1) * torch.exp(-((u0 - pu) ** 2 + (v0 - pv) ** 2) / 1.2)
+        target[idx], shadow[idx] = refl, shad
+    taps = torch.tensor(_gauss_taps(2.0))
+    noise = torch.randn(b, 1, size + 8, size + 8, generator=g)
+    texture = F.conv2d(noise, torch.outer(taps, taps).view(1, 1, 9, 9)).squeeze(1)
+    texture = texture / texture.flatten(1).std(1).clamp_min(1e-6).view(b, 1, 1)
+    clutter = (0.18 + 0.1 * rnd(b, 1, 1)) * torch.exp(0.35 * texture)
+    shadow_only = (shadow - (target > 0.05).float()).clamp(0, 1)
+    intensity = clutter * (1 - 0.8 * shadow_only) + target * (0.9 + 0.3 * rnd(b, 1, 1))
+    intensity = intensity * -torch.log(rnd(b, 3, size, size).clamp_min(1e-12)).mean(1)
+    db = 10 * torch.log10(intensity.clamp_min(1e-4))
+    img = ((db + 14.0) / 20.0 * 255.0 * (0.85 + 0.3 * rnd(b, 1, 1))).clamp(0, 255).round().to(torch.uint8)
+    _zero_border(img, g)
+    return img.unsqueeze(1)
+
+
+def test_fast_renderer_matches_the_plain_one():
+    """Same chips up to float rounding: at most one grey level, in a handful of pixels."""
+    labels = torch.randint(0, 10, (400,), generator=torch.Generator().manual_seed(2))
+    fast = render_chips(labels, 56, torch.Generator().manual_seed(9))
+    plain = reference_render(labels, 56, torch.Generator().manual_seed(9))
+    diff = (fast.int() - plain.int()).abs()
+    assert diff.max() <= 1 and (diff > 0).float().mean() < 1e-4
+
+
+def test_release_free_memory_is_harmless():
+    assert release_free_memory() in (True, False)

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError, suggest
 from . import cache as cache_mod
+from ._memory import release_free_memory
 from .chipset import UNLABELLED, ChipSet
 from .decode import IMAGE_SUFFIXES, DecodeOptions, decode_chip
 
@@ -223,6 +224,7 @@ def decode_files(
         raise DataError(f"{source}: every chip of class(es) {missing} was skipped as unreadable:\n  "
                         + "\n  ".join(skipped))
     chips = ChipSet.from_tensors(images, labels, class_names, [files[i].id for i in keep], source=source, report=notes)
+    release_free_memory()  # decoders' freed buffers
     if cache_dir is not None:
         cache_mod.save(cache_dir, key, chips)
     _warn_report(source, chips.report)

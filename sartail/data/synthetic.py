@@ -25,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import DataError
+from ._memory import release_free_memory
 from .chipset import ChipSet
 from .loaders import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
 
@@ -104,13 +105,14 @@ def mavoc_counts(scale: float = DEFAULT_SCALE, min_per_class: int = 5) -> list[i
     return [max(int(round(c * scale)), int(min_per_class)) for c in MAVOC_TRAIN_COUNTS]
 
 
-def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, block: int = 256) -> torch.Tensor:
     """Render one chip per label (``int64 [B]``) as ``uint8 [B, 1, size, size]``.
 
     The random draws (and their order) define the chips; the arithmetic is arranged for
-    speed (shared rotated coordinates per class, a sliding-maximum shadow, a separable
-    clutter blur, in-place updates), which moves a pixel by one grey level only where a
-    value sits on a rounding boundary.
+    speed and memory (shared rotated coordinates per class, a sliding-maximum shadow, a
+    separable clutter blur, in-place updates, per-pixel work in blocks of ``block`` chips,
+    which draw the same random numbers as one draw for all), which moves a pixel by one grey
+    level only where a value sits on a rounding boundary.
     """
     b = labels.numel()
     g = generator
@@ -127,52 +129,67 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator) ->
     shadow = torch.empty(b, size, size)
     for cls in labels.unique().tolist():
         idx = torch.nonzero(labels == cls).reshape(-1)
-        n = idx.numel()
         model = MODELS[cls]
-        x = coords.view(1, 1, size) - centre[idx, 0].view(n, 1, 1)  # [n, 1, S]
-        y = coords.view(1, size, 1) - centre[idx, 1].view(n, 1, 1)  # [n, S, 1]
-        ci, si = cos[idx].view(n, 1, 1), sin[idx].view(n, 1, 1)
-        su, sv = stretch[idx, 0].view(n, 1, 1), stretch[idx, 1].view(n, 1, 1)
-        u0 = (x * ci + y * si) / (su * PX)  # [n, S, S], along the target
-        v0 = (-x * si + y * ci) / (sv * PX)  # across it
-        refl = torch.zeros(n, size, size)
-        shad = torch.zeros(n, size, size)
-        across: dict[float, torch.Tensor] = {}
-        for part in model.parts:
-            if part.width not in across:
-                across[part.width] = _soft_edge(v0, 0.0, part.width)
-            inside = _soft_edge(u0, part.u, part.length).mul_(across[part.width])
-            torch.maximum(refl, inside * part.brightness, out=refl)
-            torch.maximum(shad, _smear_down(inside, int(round(part.height * 2.2 * PX))), out=shad)
-        amp = 0.8 + 0.4 * torch.rand(n, len(model.scatterers), generator=g)
-        dv2: dict[float, torch.Tensor] = {}
-        for j, (pu, pv, a) in enumerate(model.scatterers):
-            if pv not in dv2:
-                dv2[pv] = (v0 - pv).square_()
-            # exp() of arguments below -87 takes a slow path and only yields 0 or denormals
-            # that vanish beside the clutter: clamp them (the sum is unchanged in float32)
-            spot = (u0 - pu).square_().add_(dv2[pv]).div_(-1.2).clamp_min_(-80.0).exp_()
-            refl.add_(spot.mul_((a * amp[:, j]).view(n, 1, 1)))
-        target[idx] = refl
-        shadow[idx] = shad
+        amp = 0.8 + 0.4 * torch.rand(idx.numel(), len(model.scatterers), generator=g)
+        for start in range(0, idx.numel(), block):
+            sub = idx[start : start + block]
+            refl, shad = _render_targets(model, coords, centre[sub], cos[sub], sin[sub], stretch[sub],
+                                         amp[start : start + block])
+            target[sub] = refl
+            shadow[sub] = shad
     # clutter: smooth log-normal texture
-    noise = torch.randn(b, 1, size + 8, size + 8, generator=g)
-    texture = _blur_valid(noise.squeeze(1), _gauss_taps(2.0))
+    taps = _gauss_taps(2.0)
+    texture = torch.empty(b, size, size)
+    for start in range(0, b, block):
+        stop = min(start + block, b)
+        texture[start:stop] = _blur_valid(torch.randn(stop - start, size + 8, size + 8, generator=g), taps)
     texture /= texture.flatten(1).std(1).clamp_min(1e-6).view(b, 1, 1)
     clutter_level = 0.18 + 0.1 * rnd(b, 1, 1)
     clutter = texture.mul_(0.35).exp_().mul_(clutter_level)
-    shadow_only = shadow.sub_((target > 0.05).float()).clamp_(0, 1)
+    shadow_only = shadow.masked_fill_(target > 0.05, 0.0)  # no shadow where the target returns
     intensity = clutter.mul_(shadow_only.mul_(-0.8).add_(1.0)).add_(target.mul_(0.9 + 0.3 * rnd(b, 1, 1)))
     # multiplicative speckle: gamma distributed with 3 looks (the mean of three exponentials,
     # -log(u1 u2 u3) / 3)
     looks = 3
-    speckle = rnd(b, looks, size, size).clamp_min_(1e-12).prod(1).log_().div_(-looks)
-    intensity.mul_(speckle)
+    for start in range(0, b, block):
+        stop = min(start + block, b)
+        speckle = rnd(stop - start, looks, size, size).clamp_min_(1e-12).prod(1).log_().div_(-looks)
+        intensity[start:stop].mul_(speckle)
     db = intensity.clamp_min_(1e-4).log10_().mul_(10.0)
     img = db.add_(14.0).div_(20.0).mul_(255.0).mul_(0.85 + 0.3 * rnd(b, 1, 1))
     img = img.clamp_(0, 255).round_().to(torch.uint8)
     _zero_border(img, g)
     return img.unsqueeze(1)
+
+
+def _render_targets(model: TargetModel, coords: torch.Tensor, centre: torch.Tensor, cos: torch.Tensor,
+                    sin: torch.Tensor, stretch: torch.Tensor, amp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise-free reflectivity and shadow mask ``[n, S, S]`` of ``n`` chips of one class."""
+    n, size = centre.shape[0], coords.numel()
+    x = coords.view(1, 1, size) - centre[:, 0].view(n, 1, 1)  # [n, 1, S]
+    y = coords.view(1, size, 1) - centre[:, 1].view(n, 1, 1)  # [n, S, 1]
+    ci, si = cos.view(n, 1, 1), sin.view(n, 1, 1)
+    su, sv = stretch[:, 0].view(n, 1, 1), stretch[:, 1].view(n, 1, 1)
+    u0 = (x * ci + y * si) / (su * PX)  # [n, S, S], along the target
+    v0 = (-x * si + y * ci) / (sv * PX)  # across it
+    refl = torch.zeros(n, size, size)
+    shad = torch.zeros(n, size, size)
+    across: dict[float, torch.Tensor] = {}
+    for part in model.parts:
+        if part.width not in across:
+            across[part.width] = _soft_edge(v0, 0.0, part.width)
+        inside = _soft_edge(u0, part.u, part.length).mul_(across[part.width])
+        torch.maximum(refl, inside * part.brightness, out=refl)
+        torch.maximum(shad, _smear_down(inside, int(round(part.height * 2.2 * PX))), out=shad)
+    dv2: dict[float, torch.Tensor] = {}
+    for j, (pu, pv, a) in enumerate(model.scatterers):
+        if pv not in dv2:
+            dv2[pv] = (v0 - pv).square_()
+        # exp() of arguments below -87 takes a slow path and only yields 0 or denormals
+        # that vanish beside the clutter: clamp them (the sum is unchanged in float32)
+        spot = (u0 - pu).square_().add_(dv2[pv]).div_(-1.2).clamp_min_(-80.0).exp_()
+        refl.add_(spot.mul_((a * amp[:, j]).view(n, 1, 1)))
+    return refl, shad
 
 
 def _soft_edge(t: torch.Tensor, centre: float, extent: float) -> torch.Tensor:
@@ -260,7 +277,9 @@ def generate(counts: Sequence[int], *, size: int = 56, seed: int = 0, prefix: st
             images[start:stop] = render_chips(labels[start:stop], size, g)
             bar.update(stop - start)
     ids = [f"synthetic/{prefix}/{int(lab)}/{i:07d}" for i, lab in enumerate(labels.tolist())]
-    return ChipSet.from_tensors(images, labels, MAVOC_CLASS_NAMES, ids, source=f"synthetic:{prefix}", synthetic=True)
+    chips = ChipSet.from_tensors(images, labels, MAVOC_CLASS_NAMES, ids, source=f"synthetic:{prefix}", synthetic=True)
+    release_free_memory()  # the renderer's freed temporaries (a few hundred MB at MAVOC size)
+    return chips
 
 
 def make_synthetic(
