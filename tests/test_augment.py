@@ -124,3 +124,13 @@ def test_mixup_mixes_with_a_permutation():
     assert again[2] == lam and torch.equal(again[1], perm)
     _, _, one = mixup(x, 0.0, gen(3))
     assert one == 1.0
+
+
+@pytest.mark.parametrize("shape", [(32, 1, 16, 16), (8, 3, 10, 14)])
+def test_fused_crop_and_flip_equal_a_shift_then_a_flip(shape):
+    """augment_batch does crop + flip in one gather; it must draw and give exactly what the
+    two separate steps give."""
+    x = torch.rand(*shape, generator=gen(1)) * 255
+    g = gen(4)
+    expected = random_flip(random_translate(x, 3, g), g)
+    assert torch.equal(augment_batch(x, AugmentConfig(crop=3, flip=True), gen(4)), expected)

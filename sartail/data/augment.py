@@ -48,21 +48,43 @@ def random_translate(x: torch.Tensor, max_shift: int, g: torch.Generator) -> tor
     """Shift every chip by its own random offset in ``[-max_shift, max_shift]`` (zero fill)."""
     if max_shift <= 0:
         return x
-    b, c, h, w = x.shape
-    p = max_shift
-    padded = torch.nn.functional.pad(x, (p, p, p, p))
-    dy = torch.randint(0, 2 * p + 1, (b,), generator=g)
-    dx = torch.randint(0, 2 * p + 1, (b,), generator=g)
-    rows = (dy[:, None] + torch.arange(h)[None, :]).to(x.device)  # [B, H]
-    cols = (dx[:, None] + torch.arange(w)[None, :]).to(x.device)  # [B, W]
-    bi = torch.arange(b, device=x.device)[:, None, None]
-    out = padded.permute(0, 2, 3, 1)[bi, rows[:, :, None], cols[:, None, :]]  # [B, H, W, C]
-    return out.permute(0, 3, 1, 2).contiguous()
+    dy, dx = _draw_shifts(x.shape[0], max_shift, g)
+    return _shift_and_flip(x, max_shift, dy, dx, None)
 
 
 def random_flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    flip = (torch.rand(x.shape[0], generator=g) < 0.5).to(x.device)
+    """Mirror each chip left-right with probability 0.5."""
+    flip = _draw_flips(x.shape[0], g).to(x.device)
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+def _draw_shifts(b: int, max_shift: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per chip, the top-left corner ``(dy, dx)`` of its window in the zero-padded chip."""
+    dy = torch.randint(0, 2 * max_shift + 1, (b,), generator=g)
+    dx = torch.randint(0, 2 * max_shift + 1, (b,), generator=g)
+    return dy, dx
+
+
+def _draw_flips(b: int, g: torch.Generator) -> torch.Tensor:
+    return torch.rand(b, generator=g) < 0.5
+
+
+def _shift_and_flip(x: torch.Tensor, pad: int, dy: torch.Tensor, dx: torch.Tensor,
+                    flip: torch.Tensor | None) -> torch.Tensor:
+    """Each chip's ``H x W`` window at ``(dy, dx)`` of the zero-padded batch, mirrored where
+    ``flip``: one gather, whatever the mix of offsets (per-element advanced indexing was the
+    slowest step of an in-memory epoch)."""
+    b, c, h, w = x.shape
+    dev = x.device
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    wp = w + 2 * pad
+    cols = torch.arange(w, device=dev).expand(b, w)
+    if flip is not None:
+        cols = torch.where(flip.to(dev)[:, None], (w - 1) - cols, cols)
+    rows = dy.to(dev)[:, None] + torch.arange(h, device=dev)[None, :]  # [B, H]
+    index = (rows * wp)[:, :, None] + (dx.to(dev)[:, None] + cols)[:, None, :]  # [B, H, W] into the padded plane
+    index = index.reshape(b, 1, h * w).expand(b, c, h * w)
+    return padded.reshape(b, c, -1).gather(2, index).view(b, c, h, w)
 
 
 def random_rot90(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -88,9 +110,12 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> to
     """Apply ``cfg`` to a float batch ``[B, 1, H, W]`` (values in chip units, 0..255)."""
     if cfg.speckle:
         x = random_speckle(x, cfg.speckle, g)
-    if cfg.crop:
+    if cfg.crop and cfg.flip:  # the same draws as a shift then a flip, done in one pass
+        dy, dx = _draw_shifts(x.shape[0], cfg.crop, g)
+        x = _shift_and_flip(x, cfg.crop, dy, dx, _draw_flips(x.shape[0], g))
+    elif cfg.crop:
         x = random_translate(x, cfg.crop, g)
-    if cfg.flip:
+    elif cfg.flip:
         x = random_flip(x, g)
     if cfg.rot90:
         x = random_rot90(x, g)
