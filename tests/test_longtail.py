@@ -140,6 +140,12 @@ def test_class_map_round_trip():
     assert torch.equal(m.to_global(m.to_local(kept)), kept)
 
 
+def test_class_map_keeps_unlabelled_chips_unlabelled():
+    m = ClassMap(4, (1, 3))
+    assert m.to_local(torch.tensor([-1, 3, 0])).tolist() == [-1, 1, -1]
+    assert m.to_global(torch.tensor([-1, 0, 1])).tolist() == [-1, 1, 3]
+
+
 def test_class_map_sorts_kept_classes():
     assert ClassMap(4, (3, 1)).kept == (1, 3)
 

@@ -156,14 +156,17 @@ class ClassMap:
         return tuple(c for c in range(self.num_classes) if c not in self.kept)
 
     def to_local(self, labels: torch.Tensor) -> torch.Tensor:
-        """Global labels to ``0..K-1`` (``-1`` for removed classes)."""
+        """Global labels to ``0..K-1`` (``-1`` for removed classes and unlabelled chips)."""
         table = torch.full((self.num_classes,), -1, dtype=torch.int64)
         table[list(self.kept)] = torch.arange(len(self.kept))
-        return table[labels]
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        return torch.where(labels >= 0, table[labels.clamp_min(0)], -1)
 
     def to_global(self, labels: torch.Tensor) -> torch.Tensor:
-        """Local labels ``0..K-1`` back to global class ids."""
-        return torch.tensor(self.kept, dtype=torch.int64)[labels]
+        """Local labels ``0..K-1`` back to global class ids (``-1`` stays ``-1``)."""
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        kept = torch.tensor(self.kept, dtype=torch.int64)
+        return torch.where(labels >= 0, kept[labels.clamp_min(0)], -1)
 
 
 def stratified_split(chips: ChipSet, fraction: float, seed: int = 0) -> tuple[ChipSet, ChipSet]:
