@@ -97,6 +97,11 @@ def parse_value(text: str, default: Any, name: str = "value") -> Any:
         if value in (0, 1):
             return bool(value)
         raise ConfigError(f"{where}: expected true or false")
+    if isinstance(value, str) and isinstance(default, (int, float)):
+        try:  # YAML 1.1 reads 1e-3 as a string
+            value = float(value)
+        except ValueError:
+            pass
     if isinstance(default, int):
         if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
             return int(value)

@@ -174,6 +174,21 @@ def figure_png(fig: Figure, dpi: int = 96) -> bytes:
     return buf.getvalue()
 
 
+def _register_ipython() -> None:
+    """In IPython / Jupyter, show figures as PNG (they are made outside pyplot, whose hooks would do it)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    formatter = None if ip is None else ip.display_formatter.formatters.get("image/png")
+    if formatter is not None:
+        formatter.for_type(Figure, lambda fig: figure_png(fig, dpi=110))
+
+
+_register_ipython()
+
+
 # ------------------------------------------------------------------------------ helpers
 def _short(names: Sequence[str], width: int = 14) -> list[str]:
     return [n if len(n) <= width else n[: width - 1] + "…" for n in names]
@@ -448,7 +463,7 @@ def per_class_accuracy(results: Mapping[str, Mapping[str, Any]], class_names: Se
                 ax.errorbar(xs, ys, yerr=np.where(np.isfinite(es), es, 0), fmt="none", ecolor="0.15", elinewidth=0.6,
                             capsize=1.2, capthick=0.6, zorder=3)
             for xi, c in zip(xs, class_names):
-                if results[label].get(c, 0) is None:
+                if results[label].get(c) is None:
                     ax.text(xi, 0.015, "not in stage", rotation=90, ha="center", va="bottom", fontsize=5.5,
                             color="0.35", zorder=3)
         _set_class_xticks(ax, class_names, counts)
@@ -485,8 +500,7 @@ def accuracy_heatmap(results: Mapping[str, Mapping[str, Any]], class_names: Sequ
     with style():
         fig = _figure(DOUBLE, 0.24 * len(labels) + 1.45)
         ax = fig.add_subplot()
-        cmap = matplotlib.colormaps["viridis"].copy()
-        cmap.set_bad("0.92")
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.92")
         im = ax.imshow(np.ma.masked_invalid(full), cmap=cmap, vmin=0, vmax=1, aspect="auto")
         for i in range(full.shape[0]):
             for j in range(full.shape[1]):
@@ -589,8 +603,7 @@ def confusion_matrix(cm: Sequence[Sequence[int]] | np.ndarray, class_names: Sequ
             ax = fig.add_subplot()
         else:
             fig = ax.figure
-        cmap = matplotlib.colormaps["viridis"].copy()
-        cmap.set_bad("0.92")
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.92")
         im = _draw_confusion(ax, data, names, normalize=normalize, annotate=annotate, highlight=highlight, cmap=cmap,
                              vmax=None)
         ax.set_ylabel("true class")
@@ -635,8 +648,7 @@ def confusion_matrices(cms: Mapping[str, Any], class_names: Mapping[str, Sequenc
     with style():
         fig = _figure(panel * ncols + 0.6, (panel + 0.9) * nrows + 0.3, layout="compressed")
         axes = fig.subplots(nrows, ncols, squeeze=False)
-        cmap = matplotlib.colormaps["viridis"].copy()
-        cmap.set_bad("0.92")
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.92")
         im = None
         for i, (ax, lab) in enumerate(zip(axes.flat, labels)):
             data = _align(cms[lab], per[lab], all_classes)

@@ -36,7 +36,7 @@ from .stages import Callback, StopFlag
 
 SAMPLER_CHOICES = (("instance-balanced", "instance"), ("class-balanced", "class_balanced"),
                    ("square-root", "sqrt"), ("progressive", "progressive"))
-PNG_DPI = 90
+PNG_DPI = 100  # screen pixels per inch of the figures in widgets
 _RUN_LOCKS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
 _RUN_LOCKS_GUARD = threading.Lock()
 
@@ -49,8 +49,12 @@ def _run_lock(run: Any) -> threading.Lock:
         return lock
 
 
-def _png(fig: Any) -> bytes:
-    return plots.figure_png(fig, dpi=PNG_DPI)
+def _show(image: W.Image, fig: Any) -> None:
+    """Render ``fig`` into ``image`` at twice the screen resolution, shown at its natural size (sharp on HiDPI)."""
+    png = plots.figure_png(fig, dpi=2 * PNG_DPI)
+    width = int.from_bytes(png[16:20], "big") // 2  # from the PNG header
+    image.value = png
+    image.layout.width = f"{width}px"
 
 
 def _note(text: str, kind: str = "info") -> str:
@@ -208,7 +212,7 @@ class ClassRemovalPicker(W.VBox):
             fig = plots.class_histogram(self.counts, self.chips.class_names, synthetic=self.chips.synthetic,
                                         removed=[ids.index(c) for c in self._removed],
                                         title=self.summary_text().split(";")[0].split(" (")[0])
-            self.histogram.value = _png(fig)
+            _show(self.histogram, fig)
 
 
 # ------------------------------------------------------------------------------ recipe chooser
@@ -376,6 +380,8 @@ class StagePanel(W.VBox):
         method: a :class:`RecipeChooser` whose recipe's last stage replaces this stage's
             settings (classifier re-optimisation: cRT, LWS, tau-norm).
         controls: which controls to show (``epochs``, ``lr``, ``sampler``).
+        live: draw the live plot (off: progress and status only).
+        callbacks: more :class:`~sartail.stages.Callback` hooks for the training loop.
 
     Run applies the settings: a stage already trained with them is not trained again; one
     trained with other settings is trained anew (and the later stages discarded). Training
@@ -387,8 +393,9 @@ class StagePanel(W.VBox):
     def __init__(self, run: Any, stage: str, *, epochs: int | None = None, lr: float | None = None,
                  sampler: str | None = None, picker: ClassRemovalPicker | None = None,
                  method: RecipeChooser | None = None, controls: Sequence[str] = ("epochs", "lr", "sampler"),
-                 live: bool = True, title: str | None = None) -> None:
+                 live: bool = True, title: str | None = None, callbacks: Sequence[Callback] = ()) -> None:
         self.run = run
+        self.callbacks = list(callbacks)
         st = run.cfg.stage(stage)
         self.stage = st.name
         self.index = [s.name for s in run.cfg.stages].index(self.stage)
@@ -625,7 +632,7 @@ class StagePanel(W.VBox):
     def _work(self, lock: threading.Lock) -> None:
         t0 = time.perf_counter()
         try:
-            self.run.fit(until=self.stage, callbacks=[_PanelCallback(self), self._flag])
+            self.run.fit(until=self.stage, callbacks=[_PanelCallback(self), self._flag, *self.callbacks])
             self.state = "done"
             self.progress.value = self.progress.max
             val = self.run.results.get(self.stage)
@@ -697,7 +704,7 @@ class StagePanel(W.VBox):
         syn = bool(self.run.data.train.synthetic)
         fig = plots.training_curves(self.records, steps=self.steps, epochs=self._planned, synthetic=syn,
                                     metrics=("train_loss", "val_balanced"))
-        self.plot.value = _png(fig)
+        _show(self.plot, fig)
 
     def _set_status(self, value: str) -> None:
         self.status.value = value
@@ -756,4 +763,4 @@ class LongTailBuilder(W.VBox):
         fig = plots.class_histogram(self.counts, names, reference=self.available, synthetic=self.pool.synthetic,
                                     title=f"{prof} profile, seed {self.seed.value}: {sum(self.counts):,} chips, "
                                           f"imbalance ratio {self.actual_ratio:,.0f}")
-        self.histogram.value = _png(fig)
+        _show(self.histogram, fig)
