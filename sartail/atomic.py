@@ -67,11 +67,39 @@ def write_yaml(path: str | os.PathLike, obj: Any) -> None:
 
 
 def save_torch(path: str | os.PathLike, obj: Any) -> None:
-    """Atomically save ``obj`` with ``torch.save``."""
+    """Atomically save ``obj`` with ``torch.save``.
+
+    A failed write (a full disk, a file-size limit) raises its ``OSError``, not the bare
+    ``RuntimeError`` that ``torch.save`` turns it into.
+    """
     import torch
 
     with atomic_open(path, "wb") as fh:
-        torch.save(obj, fh)
+        out = _KeepWriteError(fh)
+        try:
+            torch.save(obj, out)
+        except Exception:
+            if out.error is not None:
+                raise out.error from None
+            raise
+
+
+class _KeepWriteError:
+    """A file wrapper that remembers the ``OSError`` its ``write`` raised (torch.save hides it)."""
+
+    def __init__(self, fh: IO) -> None:
+        self._fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
 
 
 def _jsonable(obj: Any) -> Any:

@@ -138,12 +138,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .compare import summarize_runs
     from .config import load_config, parse_override
     from .pipeline import Run
-    from .plots import write_run_figures
     from .runs import RunDir
 
     def finish(run: Run) -> dict[str, Any]:
         results = run.fit_and_test()
         if run.dist.is_main and not args.no_figures:
+            from .plots import write_run_figures  # matplotlib and seaborn: seconds to import
+
             write_run_figures(results, run.dir.metrics(), run.dir.figures)
         return results
 

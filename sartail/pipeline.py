@@ -29,7 +29,7 @@ from .data.longtail import long_tailed, stratified_split
 from .data.synthetic import generate, mavoc_counts, parse_synthetic_args
 from .errors import ConfigError, DataError, RunError, StopRequested
 from .models import Classifier, build_model
-from .runs import LAST, PREDICTIONS, RunDir
+from .runs import LAST, PREDICTIONS, TIMING, RunDir
 from .metrics import evaluate_logits
 from .stages import (
     Callback,
@@ -151,23 +151,34 @@ class Run:
     # ---------------------------------------------------------------- construction
     @classmethod
     def create(cls, cfg: RunConfig, path: str | os.PathLike, *, overwrite: bool = False, **kw: Any) -> Run:
-        """A new run in ``path`` (refused if it exists, unless ``overwrite``)."""
+        """A new run in ``path`` (refused if it exists, unless ``overwrite``).
+
+        The data are loaded and checked before the folder is made (or an old run in it deleted),
+        so bad data leave nothing behind and lose nothing.
+        """
         info = D.from_env()
         if info.is_main:
-            run_dir = RunDir.create(path, cfg, overwrite=overwrite)
+            RunDir.check_new(path, overwrite=overwrite)
         run = cls(cfg, RunDir(path), **kw)
         if info.is_main:
+            run_dir = RunDir.create(path, cfg, overwrite=overwrite)
             run_dir.write_provenance(cfg, run.device, info.world_size)
         D.barrier(run.dist)
         return run
 
     @classmethod
     def resume(cls, path: str | os.PathLike, **kw: Any) -> Run:
-        """Reopen the run in ``path`` with its saved config; :meth:`fit` goes on from its last checkpoint."""
+        """Reopen the run in ``path`` with its saved config; :meth:`fit` goes on from its last checkpoint.
+
+        Temporary files that a killed process left mid-write are deleted, and a torn last line
+        of ``timing.jsonl`` is dropped (``metrics.jsonl`` is cut back to the checkpoint by :meth:`fit`).
+        """
         run_dir = RunDir.open(path)
         cfg = run_dir.config()
         run = cls(cfg, run_dir, **kw)
         if run.dist.is_main:
+            run_dir.remove_stale_temp_files()
+            run_dir.repair_jsonl(TIMING)
             run_dir.write_provenance(cfg, run.device, run.dist.world_size)
         return run
 
@@ -268,18 +279,23 @@ class Run:
             self.model.load_state_dict(ckpt["model"])
             lines = ckpt["metrics_lines"]
         loop = None
+        stale = False
         last = self.dir.checkpoints / LAST
-        if last.exists() and done < len(self.cfg.stages):
-            ckpt = self.dir.load(last)
+        if last.exists():
+            ckpt = self.dir.load(last) if done < len(self.cfg.stages) else {}
             if ckpt.get("stage_index") == done:
                 self._check_meta(ckpt, last)
                 self.bank = dict(ckpt["bank"])
                 loop = ckpt["loop"]
                 lines = ckpt["metrics_lines"]
+            else:  # left by a kill between a stage's checkpoint and the removal of last.pt
+                stale = True
         if self.dist.is_main:
             self.dir.truncate_metrics(lines)
         self._metrics_lines = lines
         D.barrier(self.dist)
+        if stale and self.dist.is_main:
+            last.unlink(missing_ok=True)
         return done, loop
 
     def fit(self, until: str | None = None, callbacks: Sequence[Callback] = ()) -> dict[str, StageResult]:

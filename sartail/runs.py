@@ -15,17 +15,20 @@ Every file is written atomically (see :mod:`sartail.atomic`).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,22 +60,34 @@ class RunDir:
 
     # ---------------------------------------------------------------- create / open
     @classmethod
+    def check_new(cls, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Raise :class:`RunError` unless a new run may be made in ``path`` (nothing is touched)."""
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise RunError(f"{path} exists and is not a folder")
+        if path.exists() and any(path.iterdir()):
+            if not overwrite:
+                raise RunError(
+                    f"run directory {path} already exists; resume it with `sartail run --resume {path}`, "
+                    "or pass --overwrite to start it again (its files are then deleted)"
+                )
+            if not (path / CONFIG).exists():
+                raise RunError(f"refusing to overwrite {path}: it does not look like a sartail run (no {CONFIG})")
+
+    @classmethod
     def create(cls, path: str | os.PathLike, cfg: RunConfig, *, overwrite: bool = False) -> RunDir:
         """A new run folder holding ``cfg``. An existing non-empty folder is refused unless ``overwrite``."""
         run = cls(path)
-        if run.path.exists() and not run.path.is_dir():
-            raise RunError(f"{run.path} exists and is not a folder")
+        cls.check_new(run.path, overwrite=overwrite)
         if run.path.exists() and any(run.path.iterdir()):
-            if not overwrite:
-                raise RunError(
-                    f"run directory {run.path} already exists; resume it with `sartail run --resume {run.path}`, "
-                    "or pass --overwrite to start it again (its files are then deleted)"
-                )
-            if not (run.path / CONFIG).exists():
-                raise RunError(f"refusing to overwrite {run.path}: it does not look like a sartail run (no {CONFIG})")
             shutil.rmtree(run.path)
+        existed = run.path.exists()
         (run.path / "checkpoints").mkdir(parents=True, exist_ok=True)
-        run.write_config(cfg)
+        try:
+            run.write_config(cfg)
+        except BaseException:  # e.g. a full disk: leave no half-made run folder behind
+            shutil.rmtree(run.path / "checkpoints" if existed else run.path, ignore_errors=True)
+            raise
         return run
 
     @classmethod
@@ -84,7 +99,44 @@ class RunDir:
 
     # ---------------------------------------------------------------- config / provenance
     def write_config(self, cfg: RunConfig) -> None:
-        write_yaml(self.path / CONFIG, cfg.to_dict())
+        with self._writing(self.path / CONFIG, "{fix} and try again"):
+            write_yaml(self.path / CONFIG, cfg.to_dict())
+
+    @contextlib.contextmanager
+    def _writing(self, path: Path, hint: str | None = None) -> Iterator[None]:
+        """Turn an ``OSError`` while writing ``path`` (a full disk, ...) into a clear :class:`RunError`."""
+        try:
+            yield
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "fix that"
+            hint = hint.replace("{fix}", fix) if hint else f"{fix}, then resume with `sartail run --resume {self.path}`"
+            raise RunError(f"could not write {path}: {reason}. The files written before are intact; {hint}") from exc
+
+    # ---------------------------------------------------------------- leftovers of a killed process
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete the temporary files of atomic writes that a killed process left (``.<name>.<random>.tmp``).
+
+        Call it only when no process is writing to this run (on resume). Returns the files removed.
+        """
+        removed = []
+        for p in sorted(self.path.rglob(".*.tmp")):
+            if p.is_file() and _TEMP_NAME.fullmatch(p.name):
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+                    removed.append(p)
+        return removed
+
+    def repair_jsonl(self, name: str) -> None:
+        """Drop a torn last line of ``name`` (left by a kill or a full disk) so that appends stay readable."""
+        p = self.path / name
+        if not p.exists():
+            return
+        data = p.read_bytes()
+        records = read_jsonl(p)
+        if data and (not data.endswith(b"\n") or len(records) != data.count(b"\n")):
+            with self._writing(p):
+                write_text(p, "".join(json.dumps(r, default=_jsonable) + "\n" for r in records))
 
     def config(self) -> RunConfig:
         try:
@@ -98,7 +150,8 @@ class RunDir:
         old = self.provenance()
         if old:  # a resumed run keeps its first provenance and notes each resume
             info = {**old, "resumed": [*old.get("resumed", []), {k: info[k] for k in ("time", "host", "device")}]}
-        write_json(self.path / PROVENANCE, info)
+        with self._writing(self.path / PROVENANCE):
+            write_json(self.path / PROVENANCE, info)
 
     def provenance(self) -> dict[str, Any]:
         p = self.path / PROVENANCE
@@ -106,7 +159,7 @@ class RunDir:
 
     # ---------------------------------------------------------------- metrics
     def append_jsonl(self, name: str, record: dict[str, Any]) -> None:
-        with open(self.path / name, "a", encoding="utf-8") as fh:
+        with self._writing(self.path / name), open(self.path / name, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, default=_jsonable) + "\n")
             fh.flush()
 
@@ -123,7 +176,8 @@ class RunDir:
     def truncate_metrics(self, n: int) -> None:
         """Keep the first ``n`` records of ``metrics.jsonl`` (drops lines written after a checkpoint)."""
         records = self.metrics()[:n]
-        write_text(self.path / METRICS, "".join(json.dumps(r, default=_jsonable) + "\n" for r in records))
+        with self._writing(self.path / METRICS):
+            write_text(self.path / METRICS, "".join(json.dumps(r, default=_jsonable) + "\n" for r in records))
 
     # ---------------------------------------------------------------- checkpoints
     @property
@@ -134,7 +188,8 @@ class RunDir:
         return self.checkpoints / f"stage-{index + 1}-{name}.pt"
 
     def save(self, path: Path, obj: dict[str, Any]) -> None:
-        save_torch(path, obj)
+        with self._writing(path):
+            save_torch(path, obj)
 
     def load(self, path: Path) -> dict[str, Any]:
         try:
@@ -144,7 +199,8 @@ class RunDir:
 
     # ---------------------------------------------------------------- results
     def write_results(self, results: dict[str, Any]) -> None:
-        write_json(self.path / RESULTS, results)
+        with self._writing(self.path / RESULTS):
+            write_json(self.path / RESULTS, results)
 
     def results(self) -> dict[str, Any]:
         p = self.path / RESULTS
@@ -158,12 +214,17 @@ class RunDir:
         w.writerow(header)
         w.writerows(rows)
         path = self.path / name
-        write_text(path, buf.getvalue())
+        with self._writing(path):
+            write_text(path, buf.getvalue())
         return path
 
     @property
     def figures(self) -> Path:
         return self.path / "figures"
+
+
+#: the name ``tempfile.mkstemp`` gives the temporary file of an atomic write (see :mod:`sartail.atomic`)
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -199,17 +260,30 @@ def git_commit() -> str | None:
         return None
 
 
+def _package_version(name: str) -> str | None:
+    """The version of an imported module, else of its installed distribution (importing
+    torchvision only to read its version takes seconds)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return getattr(module, "__version__", None)
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def provenance(cfg: RunConfig, device: torch.device, world_size: int = 1) -> dict[str, Any]:
     """Versions, commit, seed, device and command line of this process."""
     import numpy
-    import torchvision
 
     return {
         "sartail": __version__,
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": _package_version("torchvision"),
         "numpy": numpy.__version__,
         "platform": platform.platform(),
         "host": socket.gethostname(),
