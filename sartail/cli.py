@@ -383,6 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SartailError as exc:
         print(f"sartail: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk or a vanished folder outside the kit's own checks
+        print(f"sartail: error: {exc}. Files written before are intact; a run can be resumed with "
+              "`sartail run --resume RUN_DIR`.", file=sys.stderr)
+        return 2
     finally:
         from . import distributed
 

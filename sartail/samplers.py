@@ -132,5 +132,8 @@ def plan_batches(indices: torch.Tensor, batch_size: int, rank: int = 0, world_si
     if n < world_size:
         raise DataError(f"{n} chips cannot be shared among {world_size} processes")
     steps = math.ceil(n / (batch_size * world_size))
+    if steps * world_size > n:  # only possible with batch_size 1
+        raise ConfigError(f"batch_size {batch_size} over {world_size} processes leaves some steps without a chip; "
+                          "use a batch size of at least 2")
     chunks = torch.tensor_split(indices, steps * world_size)
     return [chunks[s * world_size + rank] for s in range(steps)]

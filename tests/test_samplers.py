@@ -114,3 +114,8 @@ def test_plan_batches_shards_without_losing_or_doubling(n, batch, world):
 def test_plan_batches_refuses_fewer_chips_than_processes():
     with pytest.raises(DataError):
         plan_batches(torch.arange(1), 4, 0, 2)
+
+
+def test_plan_batches_refuses_steps_without_a_chip():
+    with pytest.raises(ConfigError, match="batch size of at least 2"):
+        plan_batches(torch.arange(5), 1, 0, 2)
