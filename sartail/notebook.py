@@ -44,6 +44,8 @@ QUICK_EPOCHS = {"rough": 12, "residual": 8, "balanced": 4, "classifier": 6}
 COMPARE_RECIPES = ("three_stage", "ce", "crt", "lws", "ldam_drw", "logit_adjust", "two_stage")
 STAGE_TITLES = {"rough": "1 rough", "residual": "2 residual", "balanced": "3a balanced",
                 "classifier": "3b classifier"}
+STAGE_NAMES = {"rough": "Stage 1 (rough)", "residual": "Stage 2 (residual)", "balanced": "Stage 3a (balanced)",
+               "classifier": "Stage 3b (classifier)"}
 
 
 # ------------------------------------------------------------------------------ parameters
@@ -534,13 +536,14 @@ def tail_report(results: Mapping[str, Any], stage: str, head: int = 0) -> Any:
         sunk += cm[r][col]
         total += n
         acc = m["per_class"].get(c)
+        top = max(range(len(seen)), key=lambda j: cm[r][j])
         lines.append(f"| {c} | {counts[names.index(c)]:,} | {100 * cm[r][col] / n:.0f}% | "
-                     f"{'–' if acc is None else f'{100 * acc:.0f}%'} |")
+                     f"{'–' if acc is None else f'{100 * acc:.0f}%'} | {seen[top]} ({100 * cm[r][top] / n:.0f}%) |")
     share = 100 * sunk / total if total else math.nan
-    text = (f"**Stage {stage}** predicts class {head} (*{head_name}*) for **{share:.0f}%** of the test chips of the "
-            f"{len(tail)} tail classes (those with the fewest training chips):\n\n"
-            f"| tail class | training chips | predicted as {head_name} | accuracy |\n|---|---:|---:|---:|\n"
-            + "\n".join(lines))
+    text = (f"**{STAGE_NAMES.get(stage, stage)}** predicts class {head} (*{head_name}*) for **{share:.0f}%** of the "
+            f"test chips of the {len(tail)} tail classes (those with the fewest training chips):\n\n"
+            f"| tail class | training chips | predicted as {head_name} | accuracy | most often predicted as |\n"
+            "|---|---:|---:|---:|---|\n" + "\n".join(lines))
     return _markdown(text)
 
 
@@ -568,7 +571,7 @@ def confusion(results: Mapping[str, Any], stage: str, *, head: int | None = 0) -
     m = results["stages"][stage]
     return plots.confusion_matrix(m["confusion"], m["classes_seen"], all_classes=results["data"]["classes"],
                                   highlight=head, synthetic=bool(results["data"].get("synthetic")),
-                                  title=f"Stage {STAGE_TITLES.get(stage, stage)}: confusion on the test set (%)")
+                                  title=f"{STAGE_NAMES.get(stage, stage)}: test-set confusion (%)")
 
 
 def publish(fig: Any, name: str, P: Mapping[str, Any]) -> Any:
@@ -624,8 +627,8 @@ class Comparison:
                 for k, rs in self.results.items()}
 
     def plot_per_class(self, **kw: Any) -> Any:
-        from .metrics import ShotGroups
         from . import plots
+        from .metrics import ShotGroups
 
         groups = (self.shots or ShotGroups()).assign([round(c) for c in self.train_counts])
         return plots.accuracy_heatmap(self.per_class(), self.class_names, counts=[round(c) for c in self.train_counts],

@@ -655,8 +655,8 @@ class StagePanel(W.VBox):
             self.stop_button.disabled = True
             try:
                 self._draw(force=True)
-            except Exception:  # noqa: BLE001 - a plot must never hide the outcome
-                pass
+            except Exception:  # noqa: BLE001 - a plot must never hide the outcome of the training
+                traceback.print_exc()
             self._done.set()
             self._notify()
 
@@ -755,7 +755,7 @@ class LongTailBuilder(W.VBox):
         self.actual_ratio = imbalance_ratio(self.counts)
         self.redraws += 1
         names = self.pool.class_names
-        prof = dict((v, k) for k, v in self.PROFILES)[self.profile.value]
+        prof = {v: k for k, v in self.PROFILES}[self.profile.value]
         self.summary.value = _note(
             f"{prof} profile, ratio asked {self.ratio.value:,.0f}: <b>{sum(self.counts):,} of {sum(self.available):,} "
             f"chips kept</b>, head {names[0]} {self.counts[0]:,}, tail {names[-1]} {self.counts[-1]:,}; actual "

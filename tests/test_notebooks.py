@@ -288,7 +288,7 @@ def test_stage_notebooks_01_02_03_share_one_run(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_04_compare_recipes_runs(tmp_path, monkeypatch):
     env = {**TINY, "RUN_DIR": str(tmp_path / "runs"), "SEEDS": "[0, 1]",
-           "RECIPES": "[three_stage, ce, ldam_drw]"}
+           "RECIPES": "[ce, lws, ldam_drw]"}
     book, secs = _execute("04_compare_recipes", tmp_path, env, monkeypatch)
     text = _text(book)
     assert "3 recipes x 2 seed(s)" in text and "±" in text
