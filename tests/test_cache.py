@@ -162,6 +162,21 @@ def test_entry_with_garbage_is_ignored(tmp_path, folder_layout):
         assert len(load_folder(folder_layout, cache=cache, progress=False)) == 9
 
 
+def test_a_flipped_bit_in_the_pixels_is_noticed(tmp_path, make_folder_layout):
+    root = make_folder_layout(tmp_path / "chips", counts={"a": 3, "b": 3}, size=16)
+    cache = tmp_path / "cache"
+    first = load_folder(root, size=16, cache=cache, progress=False)
+    (entry,) = cache.iterdir()
+    data = bytearray(entry.read_bytes())
+    at = data.find(bytes([10]) * 256)  # the pixels of chip a/0.png (grey level 10)
+    assert at > 0
+    data[at + 100] ^= 0x01
+    entry.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match=rf"ignoring unreadable cache entry {entry} \(checksum mismatch"):
+        again = load_folder(root, size=16, cache=cache, progress=False)
+    assert same_chips(again, first)
+
+
 def test_a_failed_write_leaves_no_file_and_still_loads(tmp_path, folder_layout, monkeypatch):
     cache = tmp_path / "cache"
 

@@ -1,10 +1,11 @@
 """A decode cache for chip folders.
 
-Decoding 300k small PNGs takes minutes; the decoded ``uint8`` tensor loads in a second.
+Decoding 300k small PNGs takes minutes; the decoded ``uint8`` tensor loads in seconds.
 The cache key hashes every source file's path, id, size and modification time together with
 the decode options and the kit's cache format, so a changed, added or removed file (or another
 chip size) makes a new entry; the entry it supersedes (same folders and options) is deleted,
-so the folder does not grow with every edit. Entries are written atomically and
+so the folder does not grow with every edit. Entries are written atomically, carry a CRC-32
+of their contents (a damaged entry is ignored with a warning and decoded afresh) and are
 memory-mapped on load.
 
 The folder is ``$SARTAIL_CACHE_DIR`` if set, else ``~/.cache/sartail``.
@@ -17,6 +18,7 @@ import hashlib
 import json
 import os
 import warnings
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from .decode import DecodeOptions
     from .loaders import ChipFile
 
-FORMAT = 2
+FORMAT = 3
 
 
 def default_dir() -> Path:
@@ -97,12 +99,21 @@ def load(cache_dir: Path, key: str, source: str) -> ChipSet | None:
         return None
     try:
         d: dict[str, Any] = torch.load(path, mmap=True, weights_only=True)
+        if _checksum(d["images"], d["labels"], d["ids"]) != d["crc32"]:
+            raise ValueError("checksum mismatch: the entry is damaged")
         chips = ChipSet.from_tensors(d["images"], d["labels"], d["class_names"], _split(d["ids"]), source=source,
                                      report=_split(d["report"]))
     except Exception as exc:  # a damaged cache entry must never stop a load: decode again
         warnings.warn(f"ignoring unreadable cache entry {path} ({exc}); decoding again", stacklevel=2)
         return None
     return chips
+
+
+def _checksum(images: torch.Tensor, labels: torch.Tensor, ids: str) -> int:
+    """CRC-32 of the pixels, labels and ids (about 3 GB/s: 0.3 s for MAVOC's 294k chips)."""
+    crc = zlib.crc32(memoryview(images.contiguous().numpy()).cast("B"))
+    crc = zlib.crc32(memoryview(labels.contiguous().numpy()).cast("B"), crc)
+    return zlib.crc32(ids.encode("utf-8", "surrogateescape"), crc)
 
 
 def _join(items: Sequence[str]) -> str:
@@ -123,13 +134,15 @@ def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
     """
     path = _path(cache_dir, key)
     whole = len(chips) == chips.images.shape[0] and torch.equal(chips.rows, torch.arange(len(chips)))
+    images = chips.images if whole else chips.pixels()  # no copy of a freshly decoded set
+    ids = _join(chips.chip_ids)  # one string: unpickling 300k small strings (weights_only) takes seconds
     payload = {
-        "images": chips.images if whole else chips.pixels(),  # no copy of a freshly decoded set
+        "images": images,
         "labels": chips.labels,
         "class_names": list(chips.class_names),
-        # one string each: unpickling 300k small strings one by one (weights_only) takes seconds
-        "ids": _join(chips.chip_ids),
+        "ids": ids,
         "report": _join(chips.report),
+        "crc32": _checksum(images, chips.labels, ids),  # a flipped bit is noticed, not read back
     }
     try:
         save_torch(path, payload)
