@@ -31,8 +31,8 @@
 #
 # Recipes that share a stage with one already trained (the same data, model, seed and
 # settings) copy it instead of training it again; finished runs in `RUN_DIR/compare` are
-# read back. At the default settings expect about 5 to 8 minutes per seed on two CPU cores
-# (much less on a GPU); `SEEDS = [0]` gives a first look.
+# read back. At the default settings expect roughly 4 to 5 minutes per seed on two idle CPU
+# cores (far less on a GPU); `SEEDS = [0]` gives a first look.
 
 # %% tags=["parameters"]
 DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "folder:/path"
@@ -86,6 +86,13 @@ comparison.table()
 
 # %%
 nb.publish(comparison.plot_per_class(), "compare_per_class", P)
+
+# %% [markdown]
+# The seed against plain cross-entropy and against itself without stage 2 (bars: mean over
+# seeds, error bars: standard deviation; balanced accuracy in the legend).
+
+# %%
+nb.publish(comparison.plot_per_class_bars(), "compare_per_class_bars", P)
 
 # %% [markdown]
 # ## Many-, medium- and few-shot classes

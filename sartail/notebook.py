@@ -636,10 +636,15 @@ class Comparison:
                                       title=kw.pop("title", "Per-class test accuracy (%), mean over seeds"), **kw)
 
     def plot_per_class_bars(self, recipes: Sequence[str] | None = None, **kw: Any) -> Any:
+        """Per-class bars (mean +- std over seeds) of a few recipes: by default the seed, ``ce`` and ``two_stage``."""
         from . import plots
 
         pc = self.per_class()
-        pick = {k: pc[k] for k in (recipes or list(pc))}
+        if recipes is None:
+            recipes = [r for r in ("three_stage", "ce", "two_stage") if r in pc]
+            if len(recipes) < 2:
+                recipes = list(pc)[:3]
+        pick = {k: pc[k] for k in recipes}
         return plots.per_class_accuracy(pick, self.class_names, counts=[round(c) for c in self.train_counts],
                                         synthetic=self.synthetic,
                                         title=kw.pop("title", "Per-class test accuracy (mean ± std over seeds)"), **kw)

@@ -232,6 +232,13 @@ def _mean_std(value: Any) -> tuple[float, float]:
     return float(np.mean(vals)), (float(np.std(vals, ddof=1)) if len(vals) > 1 else math.nan)
 
 
+def _yerr(ys: np.ndarray, es: np.ndarray) -> np.ndarray:
+    """Error bars of +- ``es`` around accuracies ``ys``, clipped to [0, 1] (an accuracy cannot leave it)."""
+    es = np.where(np.isfinite(es), es, 0.0)
+    ys = np.nan_to_num(ys)
+    return np.stack([np.minimum(es, ys), np.minimum(es, 1.0 - ys)]).clip(min=0)
+
+
 def _pct(x: float) -> str:
     return "–" if x is None or math.isnan(x) else f"{100 * x:.0f}"
 
@@ -460,7 +467,7 @@ def per_class_accuracy(results: Mapping[str, Mapping[str, Any]], class_names: Se
                     b.set_visible(False)
             handles.append(Patch(facecolor=col, label=name))
             if np.isfinite(es).any():
-                ax.errorbar(xs, ys, yerr=np.where(np.isfinite(es), es, 0), fmt="none", ecolor="0.15", elinewidth=0.6,
+                ax.errorbar(xs, ys, yerr=_yerr(ys, es), fmt="none", ecolor="0.15", elinewidth=0.6,
                             capsize=1.2, capthick=0.6, zorder=3)
             for xi, c in zip(xs, class_names):
                 if results[label].get(c) is None:
@@ -806,7 +813,7 @@ def shot_accuracy(results: Mapping[str, Any], *, groups: Any = None, title: str 
                     b.set_visible(False)
                     ax.text(xi, 0.015, "no class", rotation=90, ha="center", va="bottom", fontsize=5.5, color="0.35")
             if np.isfinite(es).any():
-                ax.errorbar(xs, ys, yerr=np.where(np.isfinite(es), es, 0), fmt="none", ecolor="0.15", elinewidth=0.6,
+                ax.errorbar(xs, ys, yerr=_yerr(ys, es), fmt="none", ecolor="0.15", elinewidth=0.6,
                             capsize=1.2, capthick=0.6, zorder=3)
         if groups is not None:
             names = [f"many-shot\n(> {groups.many} training chips)",

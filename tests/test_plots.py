@@ -160,6 +160,10 @@ def test_per_class_accuracy_over_seeds_has_error_bars():
     assert len(ax.collections) == 1  # one error-bar collection, for series a
     seg = ax.collections[0].get_segments()[0]
     assert seg[1][1] - seg[0][1] == pytest.approx(2 * np.std([0.5, 0.7], ddof=1))
+    # error bars stay within [0, 1]
+    fig = plots.per_class_accuracy({"a": {"x": [0.0, 1.0]}}, ["x"])
+    lo, hi = (p[1] for p in fig.axes[0].collections[0].get_segments()[0])
+    assert (lo, hi) == (0.0, 1.0)
 
 
 def test_confusion_matrix_normalised_highlight_and_alignment(results):
