@@ -229,3 +229,25 @@ def test_mstar_first_and_cached_loads_agree(tmp_path, mstar_root, monkeypatch):
     no_decoding(monkeypatch)
     second = load_mstar(mstar_root, cache=cache, progress=False)
     assert same_chips(first, second) and len(second) == 2746
+
+
+def test_stale_temporary_files_of_a_killed_write_are_removed(tmp_path, make_folder_layout):
+    import os
+    import time
+
+    from sartail.data import load_folder
+
+    root = make_folder_layout(tmp_path / "chips")
+    cache = tmp_path / "cache"
+    load_folder(root, size=32, cache=cache, progress=False)
+    entry = next(cache.glob("chips-*.pt"))
+    group = entry.name.split("-")[1]
+    old = cache / f".chips-{group}-deadbeef.pt.abc123.tmp"
+    fresh = cache / f".chips-{group}-deadbeef.pt.def456.tmp"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    chip = sorted(root.rglob("*.png"))[0]
+    os.utime(chip, (time.time() + 5, time.time() + 5))  # a changed file: a new entry is saved
+    load_folder(root, size=32, cache=cache, progress=False)
+    assert not old.exists() and fresh.exists()

@@ -667,8 +667,6 @@ def test_disk_full_while_writing_the_decode_cache_keeps_the_old_entry(tmp_path, 
     COUNTS["disk_full"].append({"file": "decode cache entry", "nth": 1, "phase": "data", "message": "warning"})
 
 
-@pytest.mark.xfail(strict=False, reason="decode-cache entries carry no checksum of their pixels, so a flipped bit "
-                   "in the pixel data is read back silently (sartail/data/cache.py; see RELIABILITY.md, known gaps)")
 def test_a_flipped_bit_in_the_pixels_of_a_cache_entry_is_noticed(tmp_path, make_folder_layout):
     from sartail.data import load_folder
 
