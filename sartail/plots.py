@@ -433,6 +433,16 @@ def pixel_table(chips: Any, *, max_per_class: int = 300, seed: int = 0) -> list[
 
 
 # ------------------------------------------------------------------------------ results
+def _accuracy_axis(ax: Any, ylabel: str, title: str) -> None:
+    """A 0-100 % accuracy axis with light horizontal grid lines and a left-aligned title."""
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", color="0.9", lw=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    ax.set_title(title, loc="left")
+
+
 def per_class_accuracy(results: Mapping[str, Mapping[str, Any]], class_names: Sequence[str], *,
                        title: str = "Per-class accuracy", synthetic: bool = False,
                        counts: Sequence[int] | None = None, show_mean: bool = True,
@@ -475,12 +485,7 @@ def per_class_accuracy(results: Mapping[str, Mapping[str, Any]], class_names: Se
                             color="0.35", zorder=3)
         _set_class_xticks(ax, class_names, counts)
         ax.set_xlim(-0.55, len(class_names) - 0.45)
-        ax.set_ylim(0, 1.0)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        ax.set_ylabel("test accuracy (recall)")
-        ax.grid(axis="y", color="0.9", lw=0.6, zorder=0)
-        ax.set_axisbelow(True)
-        ax.set_title(title, loc="left")
+        _accuracy_axis(ax, "test accuracy (recall)", title)
         leg_title = "balanced accuracy in brackets" if show_mean else None
         fig.legend(handles=handles, loc="outside upper right", ncols=min(k, 4), frameon=False, title=leg_title,
                    alignment="right")
@@ -822,12 +827,7 @@ def shot_accuracy(results: Mapping[str, Any], *, groups: Any = None, title: str 
             names = ["many-shot", "medium-shot", "few-shot"]
         ax.set_xticks(x, names)
         ax.tick_params(axis="x", length=0)
-        ax.set_ylim(0, 1)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        ax.set_ylabel("mean per-class test accuracy")
-        ax.grid(axis="y", color="0.9", lw=0.6, zorder=0)
-        ax.set_axisbelow(True)
-        ax.set_title(title, loc="left")
+        _accuracy_axis(ax, "mean per-class test accuracy", title)
         fig.legend(handles=handles, loc="outside right upper", frameon=False)
         mark_synthetic(fig, synthetic)
     return fig
