@@ -74,21 +74,29 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
     d = cfg.data
     kind, path = parse_spec(d.train)
     subset_seed = cfg.seed if d.subset_seed is None else d.subset_seed
+    test: ChipSet | None = None
     if kind == "synthetic":
         opts = {"scale": d.scale, "test_per_class": d.test_per_class, "size": d.size, **parse_synthetic_args(path)}
         counts = list(d.counts) if d.counts else mavoc_counts(float(opts["scale"]))
-        pool = generate(counts, size=int(opts["size"]), seed=int(opts.get("seed", subset_seed)), prefix="train",
-                        progress=progress)
-        test = generate([int(opts["test_per_class"])] * len(counts), size=int(opts["size"]),
-                        seed=10_000 + d.split_seed, prefix="test", progress=progress)
-        train = pool
+        train = generate(counts, size=int(opts["size"]), seed=int(opts.get("seed", subset_seed)), prefix="train",
+                         progress=progress)
+        if not d.test:
+            test = generate([int(opts["test_per_class"])] * len(counts), size=int(opts["size"]),
+                            seed=10_000 + d.split_seed, prefix="test", progress=progress)
     else:
-        pool = load(d.train, size=d.size, skip_bad=d.skip_bad, progress=progress)
-        if d.test:
-            test = load(d.test, size=d.size, skip_bad=d.skip_bad, progress=progress).relabel(pool.class_names)
-        else:
-            pool, test = stratified_split(pool, d.test_fraction, seed=d.split_seed)
-        train = pool
+        train = load(d.train, size=d.size, skip_bad=d.skip_bad, progress=progress)
+        if not train.labelled:
+            raise DataError(f"{d.train}: these chips have no labels and cannot train a model; "
+                            "use them with `sartail predict`")
+        if not d.test:
+            train, test = stratified_split(train, d.test_fraction, seed=d.split_seed)
+    if d.test:
+        test = load(d.test, size=train.chip_size[0], skip_bad=d.skip_bad, progress=progress)
+        if not test.labelled:
+            raise DataError(f"{d.test}: the test chips have no labels, so they cannot be scored; "
+                            "use them with `sartail predict`")
+        test = test.relabel(train.class_names)
+    assert test is not None
     if d.profile:
         train = long_tailed(train, d.profile, d.ratio, seed=subset_seed, counts=d.counts)
     if train.num_classes < 2:

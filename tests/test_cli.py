@@ -132,3 +132,13 @@ def test_real_subprocess_and_python_dash_m(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "sartail", "run", "ce", "--data", "mavoc:/no/such/folder",
                           "--out", str(tmp_path / "bad")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "/no/such/folder" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.skipif(not MAVOC_TEST.exists(), reason=f"MAVOC test chips not found at {MAVOC_TEST}")
+def test_unlabelled_chips_cannot_train_or_score(tmp_path, capsys):
+    assert main(["run", "ce", "--data", f"mavoc_test:{MAVOC_TEST}", "--out", str(tmp_path / "u"), "--quiet"]) == 2
+    assert "no labels" in capsys.readouterr().err
+    assert main(["run", "ce", "--test", f"mavoc_test:{MAVOC_TEST}", "--data", "synthetic", "--out",
+                 str(tmp_path / "v"), "--quiet"]) == 2
+    assert "no labels" in capsys.readouterr().err
+    assert not (tmp_path / "u").exists() and not (tmp_path / "v").exists()
