@@ -194,3 +194,20 @@ def test_relabel_refuses_a_class_outside_the_target_space():
     cs = make(labels=(0, 1), names=("van", "buss"))
     with pytest.raises(DataError, match=r"\['buss'\].*Did you mean 'bus'"):
         cs.relabel(["van", "bus"])
+
+
+def test_generated_ids_behave_as_a_tuple_of_strings():
+    from sartail.data.chipset import GeneratedIds
+
+    labels = torch.tensor([0, 0, 1, 2])
+    ids = GeneratedIds("synthetic/train", labels)
+    expected = ("synthetic/train/0/0000000", "synthetic/train/0/0000001", "synthetic/train/1/0000002", "synthetic/train/2/0000003")
+    assert len(ids) == 4 and tuple(ids) == expected and ids == expected and ids == list(expected)
+    assert ids[-1] == expected[-1] and ids[1:3] == expected[1:3]
+    with pytest.raises(IndexError):
+        ids[4]
+    assert ids == GeneratedIds("synthetic/train", labels.clone()) and ids != GeneratedIds("x", labels)
+    chips = ChipSet.from_tensors(torch.zeros(4, 1, 2, 2, dtype=torch.uint8), labels, ("a", "b", "c"), ids)
+    assert chips.ids is ids  # kept lazy, not turned into 4 strings
+    view = chips.take(torch.tensor([3, 1]))
+    assert view.chip_ids == [expected[3], expected[1]]

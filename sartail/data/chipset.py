@@ -24,6 +24,41 @@ from ..errors import DataError, suggest
 UNLABELLED = -1
 
 
+class GeneratedIds(Sequence[str]):
+    """The ids ``<prefix>/<label>/<index>`` of generated chips, made when asked for.
+
+    Behaves as a tuple of strings (indexing, length, iteration, equality) without holding
+    one string per chip.
+    """
+
+    def __init__(self, prefix: str, labels: torch.Tensor) -> None:
+        self.prefix = prefix
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return int(self.labels.numel())
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return f"{self.prefix}/{int(self.labels[i])}/{i:07d}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, GeneratedIds):
+            return self.prefix == other.prefix and torch.equal(self.labels, other.labels)
+        return isinstance(other, (tuple, list)) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"GeneratedIds({self.prefix!r}, {len(self)} chips)"
+
+
 @dataclass(frozen=True, eq=False)
 class ChipSet:
     """Labelled (or unlabelled) chips: shared pixel storage plus a view of its rows.
@@ -45,7 +80,7 @@ class ChipSet:
     labels: torch.Tensor
     class_names: tuple[str, ...]
     class_ids: tuple[int, ...]
-    ids: tuple[str, ...]
+    ids: Sequence[str]
     source: str = ""
     synthetic: bool = False
     report: tuple[str, ...] = field(default=(), repr=False)
@@ -83,10 +118,15 @@ class ChipSet:
             lo, hi = int(labels.min()), int(labels.max())
             if lo < UNLABELLED or hi >= len(class_names):
                 raise DataError(f"labels must lie in -1..{len(class_names) - 1}, found {lo}..{hi}")
-        ids = tuple(str(i) for i in ids) if ids is not None else tuple(f"{i:07d}" for i in range(n))
+        if isinstance(ids, GeneratedIds):  # unique by construction, and kept lazy (300k strings weigh 25 MB)
+            pass
+        elif ids is not None:
+            ids = tuple(str(i) for i in ids)
+        else:
+            ids = tuple(f"{i:07d}" for i in range(n))
         if len(ids) != n:
             raise DataError(f"{n} images but {len(ids)} ids")
-        if len(set(ids)) != n:
+        if not isinstance(ids, GeneratedIds) and len(set(ids)) != n:
             seen: set[str] = set()
             dups = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
             raise DataError(f"duplicate chip ids ({len(dups)}): {', '.join(dups[:5])}")

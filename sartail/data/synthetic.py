@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError
 from ._memory import release_free_memory
-from .chipset import ChipSet
+from .chipset import ChipSet, GeneratedIds
 from .loaders import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
 
 #: The default scale of the embedded training set (about 4,400 chips; class 9 keeps 9).
@@ -276,7 +276,7 @@ def generate(counts: Sequence[int], *, size: int = 56, seed: int = 0, prefix: st
             stop = min(start + chunk, n)
             images[start:stop] = render_chips(labels[start:stop], size, g)
             bar.update(stop - start)
-    ids = [f"synthetic/{prefix}/{int(lab)}/{i:07d}" for i, lab in enumerate(labels.tolist())]
+    ids = GeneratedIds(f"synthetic/{prefix}", labels)
     chips = ChipSet.from_tensors(images, labels, MAVOC_CLASS_NAMES, ids, source=f"synthetic:{prefix}", synthetic=True)
     release_free_memory()  # the renderer's freed temporaries (a few hundred MB at MAVOC size)
     return chips
