@@ -7,7 +7,7 @@ converted to PNG, BMP and TIFF, go through :func:`sartail.data.decode_chip` and 
 folders loaded by ``load_mstar``, ``load_folder`` and ``load_mavoc``. The only exception
 allowed is the kit's :class:`~sartail.errors.DataError`, and it must name the file at fault;
 a chip that decodes is an 8-bit array of the asked size. Loading with ``skip_bad=True`` keeps
-exactly the files that decode on their own. A mutated decode-cache entry never stops a load.
+exactly the files that decode on their own. A mutated decode-cache entry never stops a load, and is never read back as other pixels without a warning.
 
 Everything is seeded (:data:`SEED`), so a failure names a case that reproduces. The real chips
 are read from ``$SARTAIL_MSTAR_ROOT`` (default ``../shared/data/mstar_soc10``) and never copied
@@ -304,6 +304,7 @@ def test_mutated_cache_entries_never_stop_a_load(tmp_path, real_chips):
         assert chips.chip_ids == fresh.chip_ids, f"cache case {k} ({kind})"
         if not warned and not torch.equal(chips.pixels(), fresh.pixels()):
             TALLY["cache:silently_altered"] += 1
+            pytest.fail(f"cache case {k} ({kind}): read back with other pixels and no warning (the CRC-32 missed it)")
         if warned:  # decoded again: the very same chips, and a sound entry written in its place
             assert torch.equal(chips.pixels(), fresh.pixels()), f"cache case {k} ({kind})"
             assert entry.read_bytes() == original or torch.equal(
