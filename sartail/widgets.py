@@ -57,6 +57,26 @@ def _show(image: W.Image, fig: Any) -> None:
     image.layout.width = f"{width}px"
 
 
+class _Listeners:
+    """The callbacks a widget calls after a change, in the order they were added."""
+
+    def __init__(self) -> None:
+        self._fns: list[Callable[[Any], None]] = []
+
+    def add(self, fn: Callable[[Any], None]) -> None:
+        self._fns.append(fn)
+
+    def notify(self, value: Any, *, keep_going: bool = False) -> None:
+        """Call every callback with ``value``; ``keep_going`` prints a callback's error and goes on."""
+        for fn in list(self._fns):
+            try:
+                fn(value)
+            except Exception:  # noqa: BLE001 - only with keep_going (a training thread must end cleanly)
+                if not keep_going:
+                    raise
+                traceback.print_exc()
+
+
 def _note(text: str, kind: str = "info") -> str:
     colour = {"info": "#333", "ok": "#1a7f37", "warn": "#9a6700", "error": "#b42318"}[kind]
     return f"<div class='sartail-{kind}' style='color:{colour};line-height:1.35'>{text}</div>"
@@ -81,7 +101,7 @@ class ClassRemovalPicker(W.VBox):
         self.chips = chips
         self.counts = chips.class_counts().tolist()
         self.refusals = 0
-        self._listeners: list[Callable[[tuple[int, ...]], None]] = []
+        self._listeners = _Listeners()
         self._syncing = False
         self.checkboxes: dict[int, W.Checkbox] = {}
         for cid, name, n in zip(chips.class_ids, chips.class_names, self.counts):
@@ -125,7 +145,7 @@ class ClassRemovalPicker(W.VBox):
 
     def observe_removed(self, callback: Callable[[tuple[int, ...]], None]) -> None:
         """Call ``callback(removed)`` after every accepted change."""
-        self._listeners.append(callback)
+        self._listeners.add(callback)
 
     def set_removed(self, classes: Sequence[int]) -> tuple[int, ...]:
         """Tick exactly ``classes`` (ids); raises :class:`DataError` if fewer than two classes would remain."""
@@ -182,8 +202,7 @@ class ClassRemovalPicker(W.VBox):
         self._removed = wanted
         self.message.value = ""
         self._render()
-        for fn in list(self._listeners):
-            fn(wanted)
+        self._listeners.notify(wanted)
 
     def summary_text(self) -> str:
         """The residual-set summary as plain text."""
@@ -239,7 +258,7 @@ class RecipeChooser(W.VBox):
         self.descriptions = {o: recipe_dict(o).get("description", "") for o in self.options}
         self.multiple = multiple
         self.refusals = 0
-        self._listeners: list[Callable[[Any], None]] = []
+        self._listeners = _Listeners()
         self._syncing = False
         self.message = W.HTML()
         self.info = W.HTML()
@@ -304,7 +323,7 @@ class RecipeChooser(W.VBox):
 
     def observe_value(self, callback: Callable[[Any], None]) -> None:
         """Call ``callback(value)`` after every accepted change."""
-        self._listeners.append(callback)
+        self._listeners.add(callback)
 
     def stage(self, name: str | None = None) -> dict[str, Any]:
         """The last stage of the chosen recipe as settings (without name and description)."""
@@ -343,8 +362,7 @@ class RecipeChooser(W.VBox):
         self._value = value
         self.message.value = ""
         self._render()
-        for fn in list(self._listeners):
-            fn(value)
+        self._listeners.notify(value)
 
     def _render(self) -> None:
         if self.multiple:
@@ -428,7 +446,7 @@ class StagePanel(W.VBox):
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self._done.set()
-        self._listeners: list[Callable[[StagePanel], None]] = []
+        self._listeners = _Listeners()
         self._planned: dict[str, int] = {}
         self._last_plot = 0.0
         self._last_status = 0.0
@@ -626,7 +644,7 @@ class StagePanel(W.VBox):
 
     def on_done(self, callback: Callable[[StagePanel], None]) -> None:
         """Call ``callback(panel)`` when a training ends (in the training thread)."""
-        self._listeners.append(callback)
+        self._listeners.add(callback)
 
     # ---------------------------------------------------------------- the training thread
     def _work(self, lock: threading.Lock) -> None:
@@ -661,11 +679,7 @@ class StagePanel(W.VBox):
             self._notify()
 
     def _notify(self) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn(self)
-            except Exception:  # noqa: BLE001
-                traceback.print_exc()
+        self._listeners.notify(self, keep_going=True)
 
     def _stage_started(self, stage: Any, info: dict[str, Any]) -> None:
         self._stage_name = stage.name

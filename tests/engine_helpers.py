@@ -1,4 +1,9 @@
-"""Small settings shared by the engine tests (runs of a few seconds on two CPU cores)."""
+"""Small settings shared by the engine tests (runs of a few seconds on two CPU cores), and the
+reporting of the reliability counts that RELIABILITY.md quotes."""
+import json
+import os
+from pathlib import Path
+
 from sartail.stages import Callback
 
 TINY = {
@@ -30,3 +35,14 @@ class Recorder(Callback):
 
     def should_stop(self):
         return self._stop
+
+
+def report_reliability_counts(module: str, summary: dict) -> None:
+    """Print ``RELIABILITY <module> {...}`` and merge it into ``$SARTAIL_RELIABILITY_COUNTS`` if set."""
+    print(f"\nRELIABILITY {module} " + json.dumps(summary))
+    out = os.environ.get("SARTAIL_RELIABILITY_COUNTS")
+    if out:
+        path = Path(out)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[module] = summary
+        path.write_text(json.dumps(data, indent=2) + "\n")

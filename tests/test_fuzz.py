@@ -17,7 +17,6 @@ printed at the end of the module (``pytest -s``) and merged into ``$SARTAIL_RELI
 from __future__ import annotations
 
 import io
-import json
 import os
 import random
 import warnings
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from engine_helpers import report_reliability_counts
 from PIL import Image
 
 from sartail.data import DecodeOptions, decode_chip, load_folder, load_mavoc, load_mstar
@@ -71,13 +71,7 @@ def report_cases():
         "cache_entries_read_with_other_pixels": TALLY["cache:silently_altered"],
         "by_mutation": {k.split(":", 1)[1]: v for k, v in sorted(TALLY.items()) if k.startswith("mutation:")},
     }
-    print("\nRELIABILITY test_fuzz " + json.dumps(summary))
-    out = os.environ.get("SARTAIL_RELIABILITY_COUNTS")
-    if out:
-        path = Path(out)
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data["test_fuzz"] = summary
-        path.write_text(json.dumps(data, indent=2) + "\n")
+    report_reliability_counts("test_fuzz", summary)
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -8,16 +8,14 @@ the end of the module (``pytest -s``) and merged into ``$SARTAIL_RELIABILITY_COU
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import os
 import warnings
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from engine_helpers import report_reliability_counts
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
@@ -53,13 +51,7 @@ def count(name: str) -> None:
 def report_examples():
     yield
     summary = {"tests": len(EXAMPLES), "examples": sum(EXAMPLES.values()), "per_test": dict(sorted(EXAMPLES.items()))}
-    print("\nRELIABILITY test_properties " + json.dumps(summary))
-    out = os.environ.get("SARTAIL_RELIABILITY_COUNTS")
-    if out:
-        path = Path(out)
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data["test_properties"] = summary
-        path.write_text(json.dumps(data, indent=2) + "\n")
+    report_reliability_counts("test_properties", summary)
 
 
 # ------------------------------------------------------------------------------ strategies
