@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from sartail.cli import table
-from sartail.config import load_config
+from sartail.config import load_config, load_scaled_config
 from sartail.pipeline import Run, prepare_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,18 +37,6 @@ MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", REPO.parent / "shared" / "data
 RECIPES = ["ce", "crt", "lws", "two_stage", "three_stage", "ldam_drw", "logit_adjust"]
 PROFILES = {"exp100": {"data.profile": "exp", "data.ratio": 100}, "mavoc": {"data.profile": "mavoc"}}
 METRICS = ("balanced", "top1", "few_shot", "macro_f1")
-
-
-def scaled_epochs(cfg, k: float) -> dict[str, int]:
-    """Overrides that multiply each stage's epochs (and LDAM's ``drw_epoch``) by ``k``."""
-    if k == 1:
-        return {}
-    out = {}
-    for stage in cfg.stages:
-        out[f"stages.{stage.name}.epochs"] = round(stage.epochs * k)
-        if stage.loss.drw_epoch is not None:
-            out[f"stages.{stage.name}.loss.drw_epoch"] = round(stage.loss.drw_epoch * k)
-    return out
 
 
 def main() -> None:
@@ -85,7 +73,7 @@ def main() -> None:
             done: list[Path] = []
             for recipe in recipes:
                 path = out / profile / recipe / f"seed-{seed}"
-                cfg = load_config(recipe, {**overrides, **scaled_epochs(load_config(recipe, overrides), args.epoch_scale)})
+                cfg = load_scaled_config(recipe, overrides, args.epoch_scale)
                 if (path / "results.json").exists() and Run.resume(path, data=data, progress=False).cfg == cfg:
                     res = json.loads((path / "results.json").read_text())
                 else:

@@ -136,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Train one or more recipes, for one or more seeds; print a summary table."""
     from .atomic import write_json
     from .compare import summarize_runs
-    from .config import load_config, parse_override
+    from .config import load_scaled_config, parse_override
     from .pipeline import Run
     from .runs import RunDir
 
@@ -149,6 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return results
 
     if args.resume:
+        if args.epoch_scale != 1:
+            raise ConfigError("--resume goes on with the run's saved config; --epoch-scale cannot change it")
         results = finish(Run.resume(args.resume, progress=not args.quiet))
         _print(stage_table(results))
         return 0
@@ -172,7 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         name = Path(recipe if isinstance(recipe, str) else recipe["recipe"]).stem
         for seed in seeds or [None]:
             ov = {**overrides, **({"seed": seed} if seed is not None else {})}
-            cfg = load_config(recipe, ov)
+            cfg = load_scaled_config(recipe, ov, args.epoch_scale)
             path = out / name / f"seed-{cfg.seed}" if many else out
             key = json.dumps([cfg.to_dict()["data"], cfg.seed])
             run = Run.create(cfg, path, overwrite=args.overwrite, reuse=done, progress=not args.quiet,
@@ -262,9 +264,9 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     import yaml
 
-    from .config import load_config
+    from .config import load_scaled_config
 
-    cfg = load_config(args.recipe, args.set)
+    cfg = load_scaled_config(args.recipe, args.set, args.epoch_scale)
     _print(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     return 0
 
@@ -323,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--subset-seed", dest="subset_seed", type=int, help="seed of the long-tailed subset (default: the run seed)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config value, e.g. --set stages.rough.epochs=5 --set 'stages.*.epochs=2'")
+    r.add_argument("--epoch-scale", type=float, default=1.0, metavar="K",
+                   help="multiply every stage's epochs by K (recipes keep their proportions; small data needs K > 1)")
     r.add_argument("--seeds", help="comma-separated seeds; reports mean and std per metric")
     r.add_argument("--out", default="runs/latest", help="run folder (several runs: a folder of run folders)")
     r.add_argument("--device", help="cpu, cuda or auto")
@@ -360,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", help="print a recipe's resolved config")
     sh.add_argument("recipe")
     sh.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sh.add_argument("--epoch-scale", type=float, default=1.0, metavar="K", help="multiply every stage's epochs by K")
     sh.set_defaults(func=cmd_show)
 
     dt = sub.add_parser("data", help="class table of a chip set (and a histogram figure)")

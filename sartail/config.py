@@ -412,6 +412,40 @@ def load_config(recipe: str | Mapping[str, Any], overrides: Mapping[str, Any] | 
     return build_dataclass(RunConfig, raw)
 
 
+def load_scaled_config(recipe: str | Mapping[str, Any], overrides: Mapping[str, Any] | Sequence[str] = (),
+                       epoch_scale: float = 1.0) -> RunConfig:
+    """:func:`load_config`, then every stage's epochs times ``epoch_scale`` (see :func:`epoch_scale_overrides`)."""
+    cfg = load_config(recipe, overrides)
+    if epoch_scale == 1:
+        return cfg
+    if isinstance(overrides, Mapping):
+        merged: dict[str, Any] = dict(overrides)
+    else:
+        merged = dict(parse_override(o) for o in overrides)
+    return load_config(recipe, {**merged, **epoch_scale_overrides(cfg, epoch_scale)})
+
+
+def epoch_scale_overrides(cfg: RunConfig, k: float) -> dict[str, int]:
+    """Overrides that multiply every stage's epochs (and LDAM's ``drw_epoch``) by ``k``.
+
+    Recipes keep their proportions under a longer or shorter budget. Epochs are rounded, a
+    training stage keeps at least one, and a post-hoc stage (0 epochs) stays post hoc.
+
+    >>> cfg = load_config("three_stage")
+    >>> epoch_scale_overrides(cfg, 4)["stages.rough.epochs"], epoch_scale_overrides(cfg, 4)["stages.residual.epochs"]
+    (120, 80)
+    """
+    if not k > 0 or k != k or k == float("inf"):
+        raise ConfigError(f"the epoch scale must be a positive number, got {k!r}")
+    out: dict[str, int] = {}
+    for stage in cfg.stages:
+        epochs = max(1, round(stage.epochs * k)) if stage.epochs > 0 else 0
+        out[f"stages.{stage.name}.epochs"] = epochs
+        if stage.loss.drw_epoch is not None:
+            out[f"stages.{stage.name}.loss.drw_epoch"] = min(epochs, round(stage.loss.drw_epoch * k))
+    return out
+
+
 def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
     """Rebuild a :class:`RunConfig` from its saved dict (``config.yaml`` of a run)."""
     return build_dataclass(RunConfig, data)

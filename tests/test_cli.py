@@ -142,3 +142,14 @@ def test_unlabelled_chips_cannot_train_or_score(tmp_path, capsys):
                  str(tmp_path / "v"), "--quiet"]) == 2
     assert "no labels" in capsys.readouterr().err
     assert not (tmp_path / "u").exists() and not (tmp_path / "v").exists()
+
+
+def test_epoch_scale_from_the_command_line(tmp_path, capsys):
+    assert main(["show", "crt", "--epoch-scale", "4"]) == 0
+    shown = capsys.readouterr().out
+    assert "epochs: 120" in shown and "epochs: 40" in shown
+    assert main(["run", "ce", "--out", str(tmp_path / "x"), "--epoch-scale", "0", *TINY]) == 2
+    assert "epoch scale must be a positive number" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    assert main(["run", "--resume", str(tmp_path / "x"), "--epoch-scale", "2"]) == 2
+    assert "--epoch-scale cannot change it" in capsys.readouterr().err

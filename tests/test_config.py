@@ -99,3 +99,18 @@ def test_saved_config_round_trips():
 def test_whole_stage_override_is_refused():
     with pytest.raises(ConfigError, match="names a whole stage"):
         apply_overrides(recipe_dict("ce"), {"stages.rough": 1})
+
+
+def test_epoch_scale_keeps_each_recipes_proportions():
+    from sartail.config import epoch_scale_overrides, load_scaled_config
+
+    cfg = load_scaled_config("three_stage", {"stages.residual.epochs": 5}, 4)
+    assert [s.epochs for s in cfg.stages] == [120, 20, 40, 40]  # the override first, then the scale
+    ldam = load_scaled_config("ldam_drw", [], 2)
+    assert ldam.stages[0].epochs == 60 and ldam.stages[0].loss.drw_epoch == 40
+    tau = load_scaled_config("tau_norm", (), 0.01)
+    assert [s.epochs for s in tau.stages] == [1, 0]  # a training stage keeps one epoch; post hoc stays post hoc
+    assert load_scaled_config("ce", (), 1) == load_config("ce")
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="epoch scale must be a positive number"):
+            epoch_scale_overrides(load_config("ce"), bad)
