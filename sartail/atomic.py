@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -37,6 +39,29 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def leftover_temp_files(folder: str | os.PathLike, name_glob: str = "*", *, recursive: bool = False,
+                        min_age_s: float = 0.0) -> list[Path]:
+    """The temporary files that :func:`atomic_open` left in ``folder`` when its process was killed.
+
+    They are named ``.<target name>.<8 random characters>.tmp``; ``name_glob`` matches the target
+    name. Only files older than ``min_age_s`` are listed (a younger one may belong to a write in
+    progress in another process).
+    """
+    now = time.time()
+    folder = Path(folder)
+    found = folder.rglob(f".{name_glob}.tmp") if recursive else folder.glob(f".{name_glob}.tmp")
+    out = []
+    for p in sorted(found):
+        with contextlib.suppress(OSError):
+            if _TEMP_NAME.fullmatch(p.name) and p.is_file() and (min_age_s <= 0 or now - p.stat().st_mtime > min_age_s):
+                out.append(p)
+    return out
+
+
+#: the name ``tempfile.mkstemp`` gives the temporary file of :func:`atomic_open`
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 def _umask() -> int:

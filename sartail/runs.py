@@ -22,7 +22,6 @@ import io
 import json
 import os
 import platform
-import re
 import shutil
 import socket
 import subprocess
@@ -36,7 +35,7 @@ import torch
 import yaml
 
 from . import __version__
-from .atomic import save_torch, write_json, write_text, write_yaml
+from .atomic import leftover_temp_files, save_torch, write_json, write_text, write_yaml
 from .config import RunConfig, config_from_dict
 from .errors import ConfigError, RunError
 
@@ -120,11 +119,10 @@ class RunDir:
         Call it only when no process is writing to this run (on resume). Returns the files removed.
         """
         removed = []
-        for p in sorted(self.path.rglob(".*.tmp")):
-            if p.is_file() and _TEMP_NAME.fullmatch(p.name):
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
-                    removed.append(p)
+        for p in leftover_temp_files(self.path, recursive=True):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
         return removed
 
     def repair_jsonl(self, name: str) -> None:
@@ -136,7 +134,7 @@ class RunDir:
         records = read_jsonl(p)
         if data and (not data.endswith(b"\n") or len(records) != data.count(b"\n")):
             with self._writing(p):
-                write_text(p, "".join(json.dumps(r, default=_jsonable) + "\n" for r in records))
+                write_text(p, _jsonl(records))
 
     def config(self) -> RunConfig:
         try:
@@ -160,7 +158,7 @@ class RunDir:
     # ---------------------------------------------------------------- metrics
     def append_jsonl(self, name: str, record: dict[str, Any]) -> None:
         with self._writing(self.path / name), open(self.path / name, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, default=_jsonable) + "\n")
+            fh.write(_jsonl([record]))
             fh.flush()
 
     def log_metrics(self, record: dict[str, Any]) -> None:
@@ -177,7 +175,7 @@ class RunDir:
         """Keep the first ``n`` records of ``metrics.jsonl`` (drops lines written after a checkpoint)."""
         records = self.metrics()[:n]
         with self._writing(self.path / METRICS):
-            write_text(self.path / METRICS, "".join(json.dumps(r, default=_jsonable) + "\n" for r in records))
+            write_text(self.path / METRICS, _jsonl(records))
 
     # ---------------------------------------------------------------- checkpoints
     @property
@@ -223,10 +221,6 @@ class RunDir:
         return self.path / "figures"
 
 
-#: the name ``tempfile.mkstemp`` gives the temporary file of an atomic write (see :mod:`sartail.atomic`)
-_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
-
-
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -237,6 +231,11 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             break  # a line torn by a kill; everything after it is suspect too
     return out
+
+
+def _jsonl(records: Iterable[dict[str, Any]]) -> str:
+    """``records`` as JSON lines, each ending with a newline."""
+    return "".join(json.dumps(r, default=_jsonable) + "\n" for r in records)
 
 
 def _jsonable(obj: Any) -> Any:

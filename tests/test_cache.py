@@ -242,8 +242,8 @@ def test_stale_temporary_files_of_a_killed_write_are_removed(tmp_path, make_fold
     load_folder(root, size=32, cache=cache, progress=False)
     entry = next(cache.glob("chips-*.pt"))
     group = entry.name.split("-")[1]
-    old = cache / f".chips-{group}-deadbeef.pt.abc123.tmp"
-    fresh = cache / f".chips-{group}-deadbeef.pt.def456.tmp"
+    old = cache / f".chips-{group}-deadbeef.pt.abc123xy.tmp"
+    fresh = cache / f".chips-{group}-deadbeef.pt.def456xy.tmp"
     old.write_bytes(b"half")
     fresh.write_bytes(b"being written")
     os.utime(old, (time.time() - 3600, time.time() - 3600))

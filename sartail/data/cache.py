@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import time
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..atomic import save_torch
+from ..atomic import leftover_temp_files, save_torch
 from .chipset import ChipSet
 
 if TYPE_CHECKING:
@@ -151,20 +150,9 @@ def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
         warnings.warn(f"could not write the decode cache {path} ({exc}); the chips were loaded all the same",
                       stacklevel=2)
         return path
-    for old in _stale(cache_dir, key) + _stale_temp_files(cache_dir, key):
+    # the entries this one supersedes, and temporary files a killed write of this group left (10 min old)
+    group = key.partition("-")[0]
+    for old in _stale(cache_dir, key) + leftover_temp_files(cache_dir, f"chips-{group}-*", min_age_s=600):
         with contextlib.suppress(OSError):
             old.unlink()
     return path
-
-
-def _stale_temp_files(cache_dir: Path, key: str, min_age_s: float = 600.0) -> list[Path]:
-    """Temporary files of ``key``'s group left by a killed write (older than ``min_age_s``,
-    so that another process writing the same entry right now keeps its file)."""
-    group = key.partition("-")[0]
-    now = time.time()
-    out = []
-    for p in cache_dir.glob(f".chips-{group}-*.tmp"):
-        with contextlib.suppress(OSError):
-            if now - p.stat().st_mtime > min_age_s:
-                out.append(p)
-    return out
