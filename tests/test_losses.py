@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from sartail.errors import ConfigError
-from sartail.losses import Loss, LossConfig, effective_number_weights
+from sartail.train.losses import Loss, LossConfig, effective_number_weights
 
 LOGITS = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
 TARGETS = torch.tensor([0, 2])

@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from sartail.metrics import ShotGroups, calibration, confusion_matrix, evaluate_logits, summarize
+from sartail.eval.metrics import ShotGroups, calibration, confusion_matrix, evaluate_logits, summarize
 
 NAMES = [f"c{i}" for i in range(5)]
 

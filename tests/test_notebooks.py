@@ -3,7 +3,7 @@
 - Files: every ``.ipynb`` is paired with its percent script and in sync with it, has no
   outputs, names the ``python3`` kernel, has one ``parameters`` cell of plain assignments,
   opens with an explanation and keeps its code cells short.
-- Helpers (:mod:`sartail.notebook`): parameters from the environment, configs, finding or
+- Helpers (:mod:`sartail.ui.notebook`): parameters from the environment, configs, finding or
   making the shared run, training missing stages, scoring one stage, comparing recipes.
 - Execution: nbclient runs each notebook in a fresh kernel with tiny settings from
   ``SARTAIL_NB_*`` variables and fails on any cell error. Notebooks 01, 02 and 03 share one
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from sartail import notebook as nb
+from sartail.ui import notebook as nb
 from sartail.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -179,7 +179,7 @@ def test_compare_recipes_reuses_and_reads_back(tmp_path, tiny, capsys):
     assert out.count("balanced accuracy") == 4
     assert list(cmp.results) == ["ce", "crt"] and all(len(v) == 2 for v in cmp.results.values())
     # crt copied its first stage from ce's run of the same seed instead of training it
-    from sartail.runs import RunDir
+    from sartail.run.rundir import RunDir
 
     crt = RunDir(tmp_path / "compare" / "crt" / "seed-0")
     assert crt.load(crt.stage_checkpoint(0, "rough"))["reused_from"] == str(tmp_path / "compare" / "ce" / "seed-0")
@@ -197,7 +197,7 @@ def test_compare_recipes_reuses_and_reads_back(tmp_path, tiny, capsys):
 
 
 def test_publish_saves_when_asked(tmp_path):
-    from sartail import plots
+    from sartail.report import figures as plots
 
     fig = plots.class_histogram([3, 1], ["a", "b"])
     assert nb.publish(fig, "h", {"FIGURES": ""}) is fig and not list(tmp_path.iterdir())

@@ -7,7 +7,7 @@ import torch
 from engine_helpers import TINY, Recorder
 from sartail.config import load_config
 from sartail.errors import ConfigError, DataError, RunError, StopRequested
-from sartail.pipeline import Run, prepare_data
+from sartail import Run, prepare_data
 
 CFG = {**TINY, "stages.rough.epochs": 2}
 

@@ -13,9 +13,9 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from sartail import plots
+from sartail.report import figures as plots
 from sartail.data import make_synthetic
-from sartail.metrics import ShotGroups, evaluate_logits
+from sartail.eval.metrics import ShotGroups, evaluate_logits
 
 NAMES = ["sedan", "SUV", "pickup truck", "van", "box truck", "motorcycle", "flatbed truck", "bus",
          "pickup truck w/ trailer", "flatbed truck w/ trailer"]
@@ -168,7 +168,7 @@ def test_per_class_accuracy_over_seeds_has_error_bars():
 
 def test_confusion_matrix_normalised_highlight_and_alignment(results):
     m = results["stages"]["residual"]
-    fig = plots.confusion_matrix(m["confusion"], m["classes_seen"], all_classes=NAMES, highlight=0, synthetic=True)
+    fig = plots.confusion_figure(m["confusion"], m["classes_seen"], all_classes=NAMES, highlight=0, synthetic=True)
     ax = fig.axes[0]
     data = ax.images[0].get_array()
     assert data.shape == (10, 10)
@@ -311,7 +311,7 @@ def test_figures_from_two_threads_at_once(results):
             for _ in range(2):
                 recs = [{"stage": "rough", "epoch": e, "train_loss": 1 / e, "val_balanced": 0.1 * e} for e in (1, 2)]
                 pngs.append(plots.figure_png(plots.training_curves(recs, synthetic=True)))
-                pngs.append(plots.figure_png(plots.confusion_matrix(results["stages"]["rough"]["confusion"], NAMES)))
+                pngs.append(plots.figure_png(plots.confusion_figure(results["stages"]["rough"]["confusion"], NAMES)))
         except Exception as exc:  # noqa: BLE001 - the assertion below reports it
             errors.append(exc)
 

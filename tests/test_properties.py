@@ -30,8 +30,8 @@ from sartail.data.longtail import (
     step_counts,
 )
 from sartail.errors import DataError
-from sartail.metrics import ShotGroups, evaluate_logits
-from sartail.samplers import EpochSampler, SamplerConfig, plan_batches
+from sartail.eval.metrics import ShotGroups, evaluate_logits
+from sartail.train.samplers import EpochSampler, SamplerConfig, plan_batches
 
 EXAMPLES: Counter[str] = Counter()
 

@@ -14,7 +14,7 @@ import torch
 
 from ..errors import DataError, suggest
 from .chipset import ChipSet
-from .loaders import MAVOC_TRAIN_COUNTS
+from .classes import MAVOC_TRAIN_COUNTS
 
 PROFILES = ("exp", "step", "mavoc", "counts")
 

@@ -1,75 +1,75 @@
-"""Side-by-side tables of finished runs, and mean +- std over seeds."""
+"""Text tables: a stage table of a run, a multi-seed summary, a side-by-side of finished runs."""
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import RunError
-
-METRICS = ("top1", "balanced", "macro_f1", "many_shot", "medium_shot", "few_shot", "ece")
-
-
-def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None, int]:
-    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if not vals:
-        return None, None, 0
-    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0), len(vals)
+from ..errors import RunError
+from ..eval.summary import METRICS
 
 
-def _cell(mean: float | None, std: float | None, pct: bool) -> str:
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A plain text table with aligned columns (numeric columns right-aligned)."""
+    cells = [list(map(str, header))] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    numeric = [all(_numeric(r[i]) for r in cells[1:]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric))  # noqa: E731
+    return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
+
+
+def _numeric(cell: str) -> bool:
+    return bool(cell.strip()) and all(ch in "0123456789.,-+± %e" for ch in cell.strip())
+
+
+def fmt(x: Any, pct: bool = True) -> str:
+    """A metric for a table: a percentage with one decimal, or a fraction with three; ``-`` if missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "  -  "
+    return f"{100 * x:5.1f}" if pct else f"{x:.3f}"
+
+
+def cell(mean: float | None, std: float | None, pct: bool) -> str:
+    """``mean ± std`` (the std left out when it is 0 or missing)."""
     if mean is None:
         return "-"
     k = 100 if pct else 1
-    fmt = "{:.1f}" if pct else "{:.3f}"
-    return fmt.format(k * mean) + (f" ± {fmt.format(k * std)}" if std else "")
+    form = "{:.1f}" if pct else "{:.3f}"
+    return form.format(k * mean) + (f" ± {form.format(k * std)}" if std else "")
 
 
-def summarize_runs(results: Mapping[str, Sequence[Mapping[str, Any]]],
-                   metrics: Sequence[str] = METRICS) -> tuple[list[dict[str, Any]], str]:
-    """Mean and standard deviation of the final test metrics per recipe over its seeds.
-
-    ``results`` maps a recipe to the ``results.json`` dicts of its runs. Returns the rows
-    (for JSON) and a text table (accuracies in %, ECE as a fraction).
-    """
-    from .cli import table
-
-    rows, text_rows = [], []
-    for recipe, runs in results.items():
-        row: dict[str, Any] = {"recipe": recipe, "seeds": [r.get("seed") for r in runs], "n": len(runs)}
-        cells = [recipe, str(len(runs))]
-        for m in metrics:
-            mean, std, _ = _mean_std([r["final"].get(m) for r in runs])
-            row[m] = {"mean": mean, "std": std}
-            cells.append(_cell(mean, std, m != "ece"))
-        rows.append(row)
-        text_rows.append(cells)
-    return rows, table(text_rows, ["recipe", "runs", *[m.replace("_", "-") for m in metrics]])
-
-
-def compare_runs(run_dirs: Sequence[str | Path], csv_path: str | Path | None = None) -> str:
-    """A table of finished runs (one row each, final stage on the test set); optionally CSV too."""
-    from .cli import table
-    from .runs import RunDir
-
-    header = ["run", "recipe", "seed", *METRICS]
+def stage_table(results: Mapping[str, Any], label: str = "") -> str:
+    """Overall, balanced and per-class test accuracy (%) of every stage of a run."""
+    names = results["data"]["classes"]
+    header = ["stage", "top-1", "balanced"] + [f"{i}" for i in range(len(names))]
     rows = []
-    for d in run_dirs:
-        res = RunDir.open(d).results()
-        f = res["final"]
-        rows.append([str(d), res["recipe"], res.get("seed"), *[f.get(m) for m in METRICS]])
+    for stage, m in results["stages"].items():
+        rows.append([f"{label}{stage}", fmt(m["top1"]), fmt(m["balanced"])] + [fmt(m["per_class"].get(n)) for n in names])
+    return table(rows, header)
+
+
+def summary_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = METRICS) -> str:
+    """The text of :func:`sartail.eval.summary.summarize_runs` rows (accuracies in %, ECE as a fraction)."""
+    text_rows = [[row["recipe"], str(row["n"]), *[cell(row[m]["mean"], row[m]["std"], m != "ece") for m in metrics]]
+                 for row in rows]
+    return table(text_rows, ["recipe", "runs", *[m.replace("_", "-") for m in metrics]])
+
+
+def compare_runs(results: Sequence[tuple[str | Path, Mapping[str, Any]]], csv_path: str | Path | None = None) -> str:
+    """A table of finished runs (one row each: ``(run folder, results)``, final stage on the test set); optionally CSV too."""
+    header = ["run", "recipe", "seed", *METRICS]
+    rows = [[str(d), res["recipe"], res.get("seed"), *[res["final"].get(m) for m in METRICS]] for d, res in results]
     if not rows:
         raise RunError("no runs to compare")
     if csv_path:
         import csv
         import io
 
-        from .atomic import write_text
+        from ..atomic import write_text
 
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows([header, *rows])
         write_text(csv_path, buf.getvalue())
-    fmt = [[r[0], r[1], r[2], *[_cell(v, None, m != "ece") for v, m in zip(r[3:], METRICS)]] for r in rows]
-    return table(fmt, [h.replace("_", "-") for h in header])
+    shown = [[r[0], r[1], r[2], *[cell(v, None, m != "ece") for v, m in zip(r[3:], METRICS)]] for r in rows]
+    return table(shown, [h.replace("_", "-") for h in header])

@@ -34,10 +34,10 @@ from typing import Any
 import torch
 import yaml
 
-from . import __version__
-from .atomic import leftover_temp_files, save_torch, write_json, write_text, write_yaml
-from .config import RunConfig, config_from_dict
-from .errors import ConfigError, RunError
+from ..atomic import jsonable, leftover_temp_files, save_torch, write_json, write_text, write_yaml
+from ..config import RunConfig, config_from_dict
+from ..errors import ConfigError, RunError
+from ..version import __version__
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
@@ -235,13 +235,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _jsonl(records: Iterable[dict[str, Any]]) -> str:
     """``records`` as JSON lines, each ending with a newline."""
-    return "".join(json.dumps(r, default=_jsonable) + "\n" for r in records)
-
-
-def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)
+    return "".join(json.dumps(r, default=jsonable) + "\n" for r in records)
 
 
 def git_commit() -> str | None:

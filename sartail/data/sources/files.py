@@ -1,11 +1,9 @@
-"""Loaders for the chip folders users have: generic class folders, MAVOC / UNICORN, MSTAR.
+"""Reading chip files, shared by every on-disk data kind: scanning folders, decoding through the cache.
 
-Each loader scans its layout, then decodes every chip once (with a progress bar) into a
-:class:`~sartail.data.chipset.ChipSet`. Decoded sets are cached (see :mod:`.cache`), keyed
-by every source file's path, size and modification time, so a second load is fast and a
-changed file is noticed.
-
-``load("kind:path")`` dispatches on a data spec, as the command line takes it.
+Each loader (:mod:`.folder`, :mod:`.mavoc`, :mod:`.mstar`) scans its layout, then decodes every
+chip once (with a progress bar) into a :class:`~sartail.data.chipset.ChipSet`. Decoded sets are
+cached (see :mod:`sartail.data.cache`), keyed by every source file's path, size and
+modification time, so a second load is fast and a changed file is noticed.
 """
 from __future__ import annotations
 
@@ -16,33 +14,18 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import DataError, suggest
-from . import cache as cache_mod
-from ._memory import release_free_memory
-from .chipset import UNLABELLED, ChipSet
-from .decode import IMAGE_SUFFIXES, DecodeOptions, decode_chip
+from ...errors import DataError, suggest
+from .. import cache as cache_mod
+from .._memory import release_free_memory
+from ..chipset import UNLABELLED, ChipSet
+from ..decode import IMAGE_SUFFIXES, DecodeOptions, decode_chip
 
-MAVOC_CLASS_NAMES: tuple[str, ...] = (
-    "sedan",
-    "SUV",
-    "pickup truck",
-    "van",
-    "box truck",
-    "motorcycle",
-    "flatbed truck",
-    "bus",
-    "pickup truck w/ trailer",
-    "flatbed truck w/ trailer",
-)
 #: Training chips per class in the MAVOC 2021/2022 SAR release (293,772 in all).
-MAVOC_TRAIN_COUNTS: tuple[int, ...] = (234209, 28089, 15301, 10655, 1741, 852, 828, 624, 840, 633)
-
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
 
 
@@ -57,11 +40,11 @@ class ChipFile:
 
 
 # ---------------------------------------------------------------------------- scanning
-def _is_ignored(p: Path) -> bool:
+def is_ignored(p: Path) -> bool:
     return p.name.startswith(".") or p.name.lower() in _IGNORED_NAMES
 
 
-def _require_dir(root: str | os.PathLike, what: str) -> Path:
+def require_dir(root: str | os.PathLike, what: str) -> Path:
     root = Path(root).expanduser()
     if not root.exists():
         raise DataError(f"{what} folder not found: {root}")
@@ -70,7 +53,7 @@ def _require_dir(root: str | os.PathLike, what: str) -> Path:
     return root
 
 
-def _chips_in(folder: Path, root: Path, label: int, pattern: re.Pattern[str] | None, skip_bad: bool,
+def chips_in(folder: Path, root: Path, label: int, pattern: re.Pattern[str] | None, skip_bad: bool,
               report: list[str]) -> list[ChipFile]:
     # os.scandir, plain string names and one relative prefix per folder: a MAVOC folder holds
     # 234k chips, and pathlib's per-file parsing, sorting and relative_to dominated a cached load
@@ -113,8 +96,8 @@ def scan_class_folders(
     ``classes`` picks (and orders) class folders; by default all, sorted by name.
     ``pattern`` (a regular expression on file names) selects chips within a folder.
     """
-    root = _require_dir(root, what)
-    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not _is_ignored(p))
+    root = require_dir(root, what)
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not is_ignored(p))
     if not folders:
         raise DataError(f"{root}: no class folders found (expected {root}/<class>/<chip>.png)")
     if classes is None:
@@ -126,7 +109,7 @@ def scan_class_folders(
     files: list[ChipFile] = []
     report: list[str] = []
     for label, name in enumerate(classes):
-        chips = _chips_in(root / name, root, label, regex, skip_bad, report)
+        chips = chips_in(root / name, root, label, regex, skip_bad, report)
         if not chips:
             raise DataError(f"{root / name}: empty class folder (no chips{' matching ' + pattern if pattern else ''})")
         files.extend(chips)
@@ -244,174 +227,5 @@ def _warn_report(source: str, report: Sequence[str], shown_converted: int = 10) 
 
 
 # ---------------------------------------------------------------------------- layouts
-def _decode_options(size: int | tuple[int, int] | None, fit: str, colour: str, depth: str) -> DecodeOptions:
+def decode_options(size: int | tuple[int, int] | None, fit: str, colour: str, depth: str) -> DecodeOptions:
     return DecodeOptions(size=size, fit=fit, colour=colour, depth=depth)  # type: ignore[arg-type]
-
-
-def load_folder(
-    root: str | os.PathLike,
-    *,
-    size: int | tuple[int, int] | None = 56,
-    fit: str = "crop_or_pad",
-    classes: Sequence[str] | None = None,
-    colour: str = "convert",
-    depth: str = "convert",
-    skip_bad: bool = False,
-    cache: bool | str | os.PathLike = True,
-    progress: bool = True,
-) -> ChipSet:
-    """Load a generic folder of class folders, ``root/<class>/*.png|jpg|jpeg|bmp|tif``.
-
-    Classes are the folder names, sorted (or as ordered by ``classes``).
-    """
-    files, names, report = scan_class_folders(root, classes=classes, skip_bad=skip_bad)
-    return decode_files(files, names, _decode_options(size, fit, colour, depth), source=f"folder:{root}",
-                        skip_bad=skip_bad, report=report, cache=cache, progress=progress)
-
-
-def _mavoc_root(root: Path) -> Path:
-    """The folder that holds MAVOC's class folders ``0``..``9`` (root or a known child)."""
-    if any(p.is_dir() and p.name.isdigit() for p in root.iterdir()):
-        return root
-    for child in ("train_images", "train", "SAR", "sar"):
-        if (root / child).is_dir() and any(p.is_dir() and p.name.isdigit() for p in (root / child).iterdir()):
-            return root / child
-    raise DataError(f"{root}: no MAVOC class folders 0..9 found (expected {root}/<0..9>/SAR_<id>.png)")
-
-
-def load_mavoc(
-    root: str | os.PathLike,
-    *,
-    modality: str = "SAR",
-    size: int | tuple[int, int] | None = 56,
-    fit: str = "crop_or_pad",
-    colour: str = "convert",
-    depth: str = "convert",
-    skip_bad: bool = False,
-    cache: bool | str | os.PathLike = True,
-    progress: bool = True,
-) -> ChipSet:
-    """Load labelled MAVOC / UNICORN chips: class-id folders ``0``..``9`` of ``SAR_<id>.png``.
-
-    EO chips (``EO_<id>.png``) in the same folders are ignored unless ``modality="EO"``.
-    The official class names are attached; absent class folders are allowed (their class
-    simply has no chips), but a folder named outside ``0..9`` is an error.
-    """
-    if modality not in ("SAR", "EO"):
-        raise DataError(f"modality must be 'SAR' or 'EO', got {modality!r}")
-    root = _mavoc_root(_require_dir(root, "MAVOC"))
-    folders = sorted((p for p in root.iterdir() if p.is_dir() and not _is_ignored(p)), key=lambda p: p.name)
-    bad = [p.name for p in folders if not (p.name.isdigit() and 0 <= int(p.name) <= 9)]
-    if bad:
-        raise DataError(f"{root / bad[0]}: MAVOC class folders must be named 0..9, found {bad}")
-    pattern = re.compile(rf"{modality}_.+\.png", re.IGNORECASE)
-    files: list[ChipFile] = []
-    report: list[str] = []
-    by_name: dict[str, str] = {}
-    for p in folders:
-        chips = _chips_in(p, root, int(p.name), pattern, skip_bad, report)
-        if not chips:
-            raise DataError(f"{p}: empty class folder (no {modality}_<id>.png chips)")
-        for c in chips:
-            name = c.id.rpartition("/")[2]
-            other = by_name.setdefault(name, c.id)
-            if other != c.id:
-                raise DataError(f"duplicate chip id {name!r} in two class folders: {root / other} and {c.path}")
-        files.extend(chips)
-    return decode_files(files, MAVOC_CLASS_NAMES, _decode_options(size, fit, colour, depth), source=f"mavoc:{root}",
-                        skip_bad=skip_bad, report=report, cache=cache, progress=progress)
-
-
-def load_mavoc_test(
-    root: str | os.PathLike,
-    *,
-    modality: str = "SAR",
-    size: int | tuple[int, int] | None = 56,
-    fit: str = "crop_or_pad",
-    colour: str = "convert",
-    depth: str = "convert",
-    skip_bad: bool = False,
-    cache: bool | str | os.PathLike = True,
-    progress: bool = True,
-) -> ChipSet:
-    """Load MAVOC's unlabelled test chips (``SAR_<id>.png`` in ``root`` or ``root/SAR``).
-
-    Labels are ``-1``; the ids are the file names, whose ``<id>`` part is the challenge's
-    ``image_id`` (see :func:`sartail.predict.image_id`).
-    """
-    root = _require_dir(root, "MAVOC test")
-    sub = root / modality
-    if not any(root.glob(f"{modality}_*.png")) and sub.is_dir():
-        root = sub
-    report: list[str] = []
-    files = _chips_in(root, root, UNLABELLED, re.compile(rf"{modality}_.+\.png", re.IGNORECASE), skip_bad, report)
-    if not files:
-        raise DataError(f"{root}: no {modality}_<id>.png chips found")
-    return decode_files(files, MAVOC_CLASS_NAMES, _decode_options(size, fit, colour, depth),
-                        source=f"mavoc_test:{root}", skip_bad=skip_bad, report=report, cache=cache, progress=progress)
-
-
-MSTAR_CLASS_NAMES: tuple[str, ...] = ("2S1", "BMP2", "BRDM_2", "BTR60", "BTR70", "D7", "T62", "T72", "ZIL131", "ZSU_23_4")
-
-
-def load_mstar(
-    root: str | os.PathLike,
-    *,
-    split: str = "train",
-    size: int | tuple[int, int] | None = 64,
-    fit: str = "crop_or_pad",
-    classes: Sequence[str] | None = None,
-    colour: str = "convert",
-    depth: str = "convert",
-    skip_bad: bool = False,
-    cache: bool | str | os.PathLike = True,
-    progress: bool = True,
-) -> ChipSet:
-    """Load MSTAR chips laid out as ``root/<split>/<class>/*.jpeg`` (or ``root/<class>/...``).
-
-    MSTAR chip size differs by class (128 to 193 px), so every chip is centre-cropped to
-    ``size`` (64 x 64 by default) and never resized: the size alone would give the class away.
-    """
-    root = _require_dir(root, "MSTAR")
-    if (root / split).is_dir():
-        root = root / split
-    if size is None:
-        raise DataError("MSTAR chips differ in size by class: give a chip size (e.g. 64) to centre-crop them")
-    files, names, report = scan_class_folders(root, classes=classes, skip_bad=skip_bad, what="MSTAR")
-    return decode_files(files, names, _decode_options(size, fit, colour, depth), source=f"mstar:{root}",
-                        skip_bad=skip_bad, report=report, cache=cache, progress=progress)
-
-
-LOADERS = {
-    "folder": load_folder,
-    "mavoc": load_mavoc,
-    "mavoc_test": load_mavoc_test,
-    "mstar": load_mstar,
-}
-DATA_KINDS = (*LOADERS, "synthetic")
-
-
-def parse_spec(spec: str) -> tuple[str, str]:
-    """Split ``"kind:path"`` into its parts, checking the kind."""
-    kind, sep, path = str(spec).partition(":")
-    kind = kind.strip().lower()
-    if kind not in DATA_KINDS:
-        raise DataError(f"unknown data kind {kind!r} in {spec!r}; use one of {list(DATA_KINDS)}.{suggest(kind, DATA_KINDS)}")
-    if kind != "synthetic" and not path:
-        raise DataError(f"data spec {spec!r} needs a path: {kind}:/path/to/chips")
-    return kind, path
-
-
-def load(spec: str, **options: Any) -> ChipSet:
-    """Load chips from a ``"kind:path"`` spec (``folder``, ``mavoc``, ``mavoc_test``, ``mstar``).
-
-    ``synthetic`` specs make training chips with :func:`~sartail.data.synthetic.make_synthetic`
-    (``synthetic:scale=0.02,seed=1``); use :func:`~sartail.data.synthetic.make_synthetic`
-    directly to get its balanced test set too.
-    """
-    kind, path = parse_spec(spec)
-    if kind == "synthetic":
-        from .synthetic import make_synthetic, parse_synthetic_args
-
-        return make_synthetic(**{**parse_synthetic_args(path), **options})[0]
-    return LOADERS[kind](path, **options)

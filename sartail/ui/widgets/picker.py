@@ -1,0 +1,163 @@
+"""Tick the classes that stage 2 (the residual stage) removes."""
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as W
+
+from ...errors import DataError
+from ...report import figures as plots
+from .common import _Listeners, _note, _show
+
+
+class ClassRemovalPicker(W.VBox):
+    """Tick the classes that stage 2 (the residual stage) removes.
+
+    Args:
+        chips: the training chips (e.g. ``run.data.train``); their classes and counts are listed.
+        removed: the classes ticked at first (original class ids; class 0 by default).
+        histogram: also draw the residual set's class histogram under the summary.
+
+    State: :attr:`removed` (the ticked class ids), :attr:`residual` (the chips left),
+    :attr:`refusals` (how many ticks were refused) and :attr:`message` (why). A tick that
+    would leave fewer than two classes is undone and the reason shown; :meth:`set_removed`
+    raises :class:`~sartail.errors.DataError` for such a choice.
+    """
+
+    def __init__(self, chips: Any, removed: Sequence[int] = (0,), *, histogram: bool = True) -> None:
+        self.chips = chips
+        self.counts = chips.class_counts().tolist()
+        self.refusals = 0
+        self._listeners = _Listeners()
+        self._syncing = False
+        self.checkboxes: dict[int, W.Checkbox] = {}
+        for cid, name, n in zip(chips.class_ids, chips.class_names, self.counts):
+            cb = W.Checkbox(value=False, description=f"{cid} · {name} ({n:,} chips)", indent=False,
+                            layout=W.Layout(width="auto"), style={"description_width": "initial"})
+            cb.add_class("sartail-class-checkbox")
+            cb.observe(self._on_tick, names="value")
+            self.checkboxes[cid] = cb
+        grid = W.GridBox(list(self.checkboxes.values()),
+                         layout=W.Layout(grid_template_columns="repeat(2, max-content)", grid_gap="2px 28px"))
+        self.message = W.HTML()
+        self.summary = W.HTML()
+        self.summary.add_class("sartail-residual-summary")
+        self.histogram = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto")) if histogram else None
+        head = W.HTML("<b>Classes to remove in stage 2</b> (tick to remove; at least two classes must stay)")
+        parts = [head, grid, self.message, self.summary] + ([self.histogram] if self.histogram is not None else [])
+        super().__init__(parts)
+        self.add_class("sartail-picker")
+        self._removed: tuple[int, ...] = ()
+        self.set_removed(removed)
+
+    # ---------------------------------------------------------------- state
+    @property
+    def removed(self) -> tuple[int, ...]:
+        """The ticked class ids, in order."""
+        return self._removed
+
+    @property
+    def residual(self) -> Any:
+        """The chips that stage 2 trains on (a view, no copy)."""
+        return self.chips.remove_classes(list(self._removed)) if self._removed else self.chips
+
+    @property
+    def refused(self) -> bool:
+        """Whether the last change was refused (and undone)."""
+        return "sartail-error" in self.message.value
+
+    def stage_changes(self) -> dict[str, Any]:
+        """The stage settings this picker decides: ``{"remove": [...]}``."""
+        return {"remove": list(self._removed)}
+
+    def observe_removed(self, callback: Callable[[tuple[int, ...]], None]) -> None:
+        """Call ``callback(removed)`` after every accepted change."""
+        self._listeners.add(callback)
+
+    def set_removed(self, classes: Sequence[int]) -> tuple[int, ...]:
+        """Tick exactly ``classes`` (ids); raises :class:`DataError` if fewer than two classes would remain."""
+        wanted = tuple(sorted({int(c) for c in classes}))
+        unknown = [c for c in wanted if c not in self.checkboxes]
+        if unknown:
+            raise DataError(f"no class {unknown[0]} here; classes are {list(self.checkboxes)}")
+        reason = self._check(wanted)
+        if reason:
+            self._refuse(reason)
+            raise DataError(reason)
+        self._sync(wanted)
+        self._accept(wanted)
+        return wanted
+
+    # ---------------------------------------------------------------- internals
+    def _check(self, wanted: tuple[int, ...]) -> str | None:
+        left = [c for c in self.checkboxes if c not in wanted]
+        if len(left) >= 2:
+            return None
+        names = dict(zip(self.chips.class_ids, self.chips.class_names))
+        what = "no class" if not left else f"only class {left[0]} ({names[left[0]]})"
+        return (f"Removing {len(wanted)} of {len(self.checkboxes)} classes would leave {what}: stage 2 learns to tell "
+                f"classes apart, so at least two classes must remain.")
+
+    def _sync(self, wanted: tuple[int, ...]) -> None:
+        self._syncing = True
+        try:
+            for cid, cb in self.checkboxes.items():
+                cb.value = cid in wanted
+        finally:
+            self._syncing = False
+
+    def _on_tick(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        wanted = tuple(sorted(c for c, cb in self.checkboxes.items() if cb.value))
+        reason = self._check(wanted)
+        if reason:
+            self._syncing = True
+            try:
+                change["owner"].value = change["old"]  # undo the tick
+            finally:
+                self._syncing = False
+            self._refuse(reason + " The tick was undone.")
+            return
+        self._accept(wanted)
+
+    def _refuse(self, reason: str) -> None:
+        self.refusals += 1
+        self.message.value = _note("<b>Refused.</b> " + html.escape(reason), "error")
+
+    def _accept(self, wanted: tuple[int, ...]) -> None:
+        self._removed = wanted
+        self.message.value = ""
+        self._render()
+        self._listeners.notify(wanted)
+
+    def summary_text(self) -> str:
+        """The residual-set summary as plain text."""
+        res = self.residual
+        counts = res.class_counts().tolist()
+        total = sum(self.counts)
+        gone = [(n, c) for cid, n, c in zip(self.chips.class_ids, self.chips.class_names, self.counts)
+                if cid in self._removed]
+        kept = [c for c in counts if c > 0]
+        ratio = max(kept) / min(kept) if kept else float("nan")
+        full = [c for c in self.counts if c > 0]
+        full_ratio = max(full) / min(full) if full else float("nan")
+        text = f"Residual set: {len(counts)} classes, {sum(counts):,} chips"
+        if gone:
+            held = sum(c for _, c in gone)
+            text += (f" (removed: {', '.join(n for n, _ in gone)}, {held:,} chips, "
+                     f"{100 * held / max(total, 1):.0f}% of the training set)")
+        else:
+            text += " (nothing removed: stage 2 would simply go on with stage 1's data)"
+        return text + f"; imbalance ratio {ratio:,.0f} (all classes: {full_ratio:,.0f})."
+
+    def _render(self) -> None:
+        self.summary.value = f"<div class='sartail-summary'><b>{html.escape(self.summary_text())}</b></div>"
+        if self.histogram is not None:
+            ids = list(self.chips.class_ids)
+            fig = plots.class_histogram(self.counts, self.chips.class_names, synthetic=self.chips.synthetic,
+                                        removed=[ids.index(c) for c in self._removed],
+                                        title=self.summary_text().split(";")[0].split(" (")[0])
+            _show(self.histogram, fig)
