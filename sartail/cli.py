@@ -70,13 +70,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                  on_done=lambda run, res: write_run_figures(res, run.dir.metrics(), run.dir.figures))
     res, res_ce = done.results["three_stage"][0], done.results["ce"][0]
     _print("Test accuracy (%) by stage; columns 0-9 are the classes (0 sedan ... 9 flatbed w/ trailer):")
-    combined = {**res, "stages": {**{f"three_stage/{k}": v for k, v in res["stages"].items()},
-                                  "ce (baseline)": res_ce["final"]}}
-    _print(stage_table(combined))
-    names = res["data"]["classes"]
-    fig = per_class_accuracy({"ce": res_ce["final"]["per_class"], "three_stage": res["final"]["per_class"]}, names,
+    _print(stage_table(res, stages={**{f"three_stage/{k}": v for k, v in res.stages.items()},
+                                    "ce (baseline)": res_ce.final}))
+    fig = per_class_accuracy({"ce": res_ce.final.per_class, "three_stage": res.final.per_class}, res.class_names,
                              title="ce vs three_stage: per-class test accuracy", synthetic=True,
-                             counts=res["data"]["train_counts"])
+                             counts=res.data["train_counts"])
     figs = save_figure(fig, out / "figures" / "ce_vs_three_stage")
     _print(f"\nfigures: {out / 'three_stage' / 'figures'}, {figs[0].parent}")
     _print(f"runs:    {out / 'three_stage'}, {out / 'ce'}")
@@ -91,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .run.rundir import RunDir
     from .run.sweep import Planned, sweep
 
-    def figures(run: Run, results: dict[str, Any]) -> None:
+    def figures(run: Run, results: Any) -> None:
         if run.dist.is_main and not args.no_figures:
             from .report.figures import write_run_figures  # matplotlib and seaborn: seconds to import
 
@@ -126,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                      args.epoch_scale)
             plan.append(Planned(name, cfg, out / name / f"seed-{cfg.seed}" if many else out))
 
-    def finished(run: Run, results: dict[str, Any]) -> None:
+    def finished(run: Run, results: Any) -> None:
         figures(run, results)
         if not many and run.dist.is_main:
             _print(stage_table(results))
@@ -154,9 +152,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not chips.labelled:
         raise ConfigError(f"{args.data}: these chips have no labels; use `sartail predict` for unlabelled chips")
     chips = chips.relabel(names)
-    res, _ = score(model, chips, run.context(), train_counts=run.data.train.class_counts().tolist(),
+    m, _ = score(model, chips, run.context(), train_counts=run.data.train.class_counts().tolist(),
                    shots=run.cfg.shots)
-    res = {"run": str(args.run_dir), "data": args.data, "n": len(chips), **res}
+    res = {"run": str(args.run_dir), "data": args.data, "n": len(chips), **m.to_json()}
     _print(table([[args.data, fmt(res["top1"]), fmt(res["balanced"]), fmt(res["macro_f1"], pct=False),
                    fmt(res["ece"], pct=False)]], ["data", "top-1", "balanced", "macro-F1", "ECE"]))
     _print(table([[n, fmt(a)] for n, a in res["per_class"].items()], ["class", "accuracy"]))

@@ -153,8 +153,8 @@ def test_stage_helpers_train_score_and_restart(tmp_path, tiny, capsys):
     nb.ensure_stage(run, "rough")
     assert "stage rough is done" in capsys.readouterr().out
     res = nb.stage_results(run)
-    assert list(res["stages"]) == ["rough", "residual"]
-    assert res["stages"]["residual"]["removed"] == ["sedan"] and not (run.dir.path / "results.json").exists()
+    assert list(res.stages) == ["rough", "residual"]
+    assert res.stages["residual"].removed == ["sedan"] and not (run.dir.path / "results.json").exists()
     assert nb.accuracy_table(res).loc["2 residual", "classes"] == 9
     assert "predicts class 0 (*sedan*)" in nb.tail_report(res, "rough").data
     # the same stage again: nothing to do; other settings: the stage and the later ones go
@@ -166,7 +166,7 @@ def test_stage_helpers_train_score_and_restart(tmp_path, tiny, capsys):
     nb.ensure_stage(run, "classifier", quiet=True)
     full = nb.stage_results(run)
     assert (run.dir.path / "results.json").exists()
-    assert full["stages"]["rough"]["per_class"] == nb.evaluate_stage(run, "rough")["per_class"]
+    assert full.stages["rough"].per_class == nb.evaluate_stage(run, "rough").per_class
     assert nb.stage_labels(full) == {"rough": "1 rough", "residual": "2 residual", "balanced": "3a balanced",
                                      "classifier": "3b classifier"}
 

@@ -31,7 +31,7 @@ def test_same_seed_twice_gives_identical_metrics(tmp_path, reference):
     a, ra = reference
     b, rb = finished(tmp_path, "b")
     assert metrics_text(a) == metrics_text(b)
-    assert ra["final"] == rb["final"]
+    assert ra.final == rb.final
     assert (a.dir.path / "predictions.csv").read_text() == (b.dir.path / "predictions.csv").read_text()
 
 
@@ -55,7 +55,7 @@ def test_resume_after_a_stop_gives_the_same_final_metrics(tmp_path, stop_at, ref
     resumed = Run.resume(tmp_path / "cut", progress=False)
     res = resumed.fit_and_test()
     assert metrics_text(resumed) == metrics_text(ref)
-    assert res["final"] == ref_res["final"]
+    assert res.final == ref_res.final
 
 
 def test_resume_with_periodic_checkpoints_and_torn_metrics_line(tmp_path):
@@ -69,7 +69,7 @@ def test_resume_with_periodic_checkpoints_and_torn_metrics_line(tmp_path):
         fh.write('{"stage": "rough", "epo')
     res = Run.resume(tmp_path / "cut", progress=False).fit_and_test()
     assert metrics_text(run) == metrics_text(ref)
-    assert res["final"] == ref_res["final"]
+    assert res.final == ref_res.final
 
 
 def test_identical_stages_are_reused_not_retrained(tmp_path, reference):
@@ -79,7 +79,7 @@ def test_identical_stages_are_reused_not_retrained(tmp_path, reference):
     assert {s for s, *_ in rec.steps} == {"classifier"}  # rough was copied from the three-stage run
     fresh, fresh_res = finished(tmp_path, "crt_fresh", "crt", CFG)
     assert metrics_text(crt) == metrics_text(fresh)
-    assert crt_res["final"] == fresh_res["final"]
+    assert crt_res.final == fresh_res.final
 
 
 def test_existing_run_directory_is_refused_and_left_intact(tmp_path):
@@ -151,13 +151,13 @@ def test_update_stage_before_it_starts_and_reset(tmp_path):
 
 def test_results_score_every_stage_once_on_the_test_set(reference):
     run, res = reference
-    assert list(res["stages"]) == ["rough", "residual", "balanced", "classifier"]
-    assert res["stages"]["residual"]["removed"] == ["sedan"]
-    assert res["stages"]["residual"]["per_class"].get("sedan") is None
-    assert res["final"] == res["stages"]["classifier"]
-    assert res["final"]["n"] == 100
+    assert list(res.stages) == ["rough", "residual", "balanced", "classifier"]
+    assert res.stages["residual"].removed == ["sedan"]
+    assert res.stages["residual"].per_class.get("sedan") is None
+    assert res.final == res.stages["classifier"]
+    assert res.final.n == 100
     saved = json.loads((run.dir.path / "results.json").read_text())
-    assert saved["final"]["balanced"] == pytest.approx(res["final"]["balanced"])
+    assert saved["final"]["balanced"] == pytest.approx(res.final.balanced)
     lines = (run.dir.path / "predictions.csv").read_text().splitlines()
     assert lines[0] == "id,label,prediction,confidence" and len(lines) == 101
     prov = json.loads((run.dir.path / "provenance.json").read_text())

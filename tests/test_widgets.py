@@ -238,7 +238,7 @@ def test_panel_with_method_chooser_tau_norm_has_no_epochs(run):
     assert panel.state == "done" and run.completed() == 4
     assert run.cfg.stage("classifier").tau_grid and run.results["classifier"].tau is not None
     res = nb.stage_results(run)
-    assert set(res["stages"]) == {"rough", "residual", "balanced", "classifier"}
+    assert set(res.stages) == {"rough", "residual", "balanced", "classifier"}
 
 
 def test_panel_failure_is_shown_and_raised(run):

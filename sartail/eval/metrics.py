@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..config import ShotGroups
+from .results import StageMetrics, metric
 
 
 def confusion_matrix(targets: torch.Tensor, preds: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -141,14 +142,14 @@ def pool_reliability(value: Any) -> tuple[list[dict[str, Any]], list[float]]:
 
     Runs given as bins only get the ECE of the pooled bins.
     """
-    runs = value if isinstance(value, Sequence) and not isinstance(value, Mapping) and value and \
-        not ("lo" in value[0]) else [value]
+    several = isinstance(value, Sequence) and not isinstance(value, Mapping) and value and \
+        not (isinstance(value[0], Mapping) and "lo" in value[0])
     curves, eces = [], []
-    for r in runs:
-        if isinstance(r, Mapping):
-            curves.append(r["reliability"])
-            if r.get("ece") is not None:
-                eces.append(r["ece"])
+    for r in (value if several else [value]):
+        if isinstance(r, (Mapping, StageMetrics)):
+            curves.append(metric(r, "reliability"))
+            if metric(r, "ece") is not None:
+                eces.append(metric(r, "ece"))
         else:
             curves.append(list(r))
     pooled = []

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -11,10 +9,11 @@ from ..config import ShotGroups
 from ..data.chipset import ChipSet
 from .metrics import evaluate_logits
 from .predict import EvalContext, predict_logits
+from .results import StageMetrics
 
 
 def score(model: nn.Module, chips: ChipSet, ctx: EvalContext, *, train_counts: Sequence[int] | None,
-          shots: ShotGroups, all_classes: Sequence[str] | None = None) -> tuple[dict[str, Any], torch.Tensor]:
+          shots: ShotGroups, all_classes: Sequence[str] | None = None) -> tuple[StageMetrics, torch.Tensor]:
     """Every metric of ``model`` on ``chips`` and the logits behind them.
 
     ``train_counts`` (chips per class the model trained on) gives the many / medium / few-shot
@@ -25,4 +24,4 @@ def score(model: nn.Module, chips: ChipSet, ctx: EvalContext, *, train_counts: S
     seen = list(chips.class_names)
     m["classes_seen"] = seen
     m["removed"] = [c for c in (all_classes if all_classes is not None else seen) if c not in seen]
-    return m, logits
+    return StageMetrics.from_json(m), logits

@@ -6,6 +6,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .results import RunResults
+
 #: The final-stage metrics that multi-seed summaries report.
 METRICS = ("top1", "balanced", "macro_f1", "many_shot", "medium_shot", "few_shot", "ece")
 
@@ -22,17 +24,17 @@ def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None
     return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0), len(vals)
 
 
-def summarize_runs(results: Mapping[str, Sequence[Mapping[str, Any]]],
+def summarize_runs(results: Mapping[str, Sequence[RunResults]],
                    metrics: Sequence[str] = METRICS) -> list[dict[str, Any]]:
     """Per recipe: its seeds, run count and ``{"mean", "std"}`` of every final test metric.
 
-    ``results`` maps a recipe to the ``results.json`` dicts of its runs.
+    ``results`` maps a recipe to the results of its runs.
     """
     rows = []
     for recipe, runs in results.items():
-        row: dict[str, Any] = {"recipe": recipe, "seeds": [r.get("seed") for r in runs], "n": len(runs)}
+        row: dict[str, Any] = {"recipe": recipe, "seeds": [r.seed for r in runs], "n": len(runs)}
         for m in metrics:
-            mean, std, _ = mean_std([r["final"].get(m) for r in runs])
+            mean, std, _ = mean_std([getattr(r.final, m) for r in runs])
             row[m] = {"mean": mean, "std": std}
         rows.append(row)
     return rows

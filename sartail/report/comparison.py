@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import ShotGroups
+from ..eval.results import RunResults
 from ..eval.summary import summarize_runs
 from . import figures as plots
 from .frames import _frame
@@ -13,13 +14,13 @@ from .frames import _frame
 class Comparison:
     """The test results of several recipes over several seeds, with their table and figures."""
 
-    def __init__(self, results: Mapping[str, list[dict[str, Any]]], shots: Any = None) -> None:
+    def __init__(self, results: Mapping[str, list[RunResults]], shots: Any = None) -> None:
         self.results = {k: list(v) for k, v in results.items()}
         first = next(iter(self.results.values()))[0]
-        self.class_names = first["data"]["classes"]
-        self.synthetic = bool(first["data"].get("synthetic"))
+        self.class_names = first.class_names
+        self.synthetic = first.synthetic
         self.shots = shots
-        self.train_counts = [float(sum(c) / len(c)) for c in zip(*(r["data"]["train_counts"] for rs in
+        self.train_counts = [float(sum(c) / len(c)) for c in zip(*(r.data["train_counts"] for rs in
                                                                        self.results.values() for r in rs))]
 
     def table(self) -> Any:
@@ -43,7 +44,7 @@ class Comparison:
 
     def per_class(self) -> dict[str, dict[str, list[float | None]]]:
         """``{recipe: {class: [accuracy of every seed]}}`` of the final stages."""
-        return {k: {c: [r["final"]["per_class"].get(c) for r in rs] for c in self.class_names}
+        return {k: {c: [r.final.per_class.get(c) for r in rs] for c in self.class_names}
                 for k, rs in self.results.items()}
 
     def plot_per_class(self, **kw: Any) -> Any:
@@ -68,10 +69,10 @@ class Comparison:
 
     def plot_shots(self, **kw: Any) -> Any:
 
-        return plots.shot_accuracy({k: [r["final"] for r in rs] for k, rs in self.results.items()},
+        return plots.shot_accuracy({k: [r.final for r in rs] for k, rs in self.results.items()},
                                    groups=self.shots, synthetic=self.synthetic, **kw)
 
     def plot_reliability(self, **kw: Any) -> Any:
 
-        return plots.reliability_diagram({k: [r["final"] for r in rs] for k, rs in self.results.items()},
+        return plots.reliability_diagram({k: [r.final for r in rs] for k, rs in self.results.items()},
                                          synthetic=self.synthetic, **kw)

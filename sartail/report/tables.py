@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunError
+from ..eval.results import RunResults, StageMetrics
 from ..eval.summary import METRICS
 
 
@@ -39,13 +40,13 @@ def cell(mean: float | None, std: float | None, pct: bool) -> str:
     return form.format(k * mean) + (f" ± {form.format(k * std)}" if std else "")
 
 
-def stage_table(results: Mapping[str, Any], label: str = "") -> str:
-    """Overall, balanced and per-class test accuracy (%) of every stage of a run."""
-    names = results["data"]["classes"]
+def stage_table(results: RunResults, label: str = "", stages: Mapping[str, StageMetrics] | None = None) -> str:
+    """Overall, balanced and per-class test accuracy (%) of every stage of a run (or of ``stages``)."""
+    names = results.class_names
     header = ["stage", "top-1", "balanced"] + [f"{i}" for i in range(len(names))]
     rows = []
-    for stage, m in results["stages"].items():
-        rows.append([f"{label}{stage}", fmt(m["top1"]), fmt(m["balanced"])] + [fmt(m["per_class"].get(n)) for n in names])
+    for stage, m in (results.stages if stages is None else stages).items():
+        rows.append([f"{label}{stage}", fmt(m.top1), fmt(m.balanced)] + [fmt(m.per_class.get(n)) for n in names])
     return table(rows, header)
 
 
@@ -56,10 +57,10 @@ def summary_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = ME
     return table(text_rows, ["recipe", "runs", *[m.replace("_", "-") for m in metrics]])
 
 
-def compare_runs(results: Sequence[tuple[str | Path, Mapping[str, Any]]], csv_path: str | Path | None = None) -> str:
+def compare_runs(results: Sequence[tuple[str | Path, RunResults]], csv_path: str | Path | None = None) -> str:
     """A table of finished runs (one row each: ``(run folder, results)``, final stage on the test set); optionally CSV too."""
     header = ["run", "recipe", "seed", *METRICS]
-    rows = [[str(d), res["recipe"], res.get("seed"), *[res["final"].get(m) for m in METRICS]] for d, res in results]
+    rows = [[str(d), res.recipe, res.seed, *[getattr(res.final, m) for m in METRICS]] for d, res in results]
     if not rows:
         raise RunError("no runs to compare")
     if csv_path:

@@ -25,6 +25,7 @@ from ..config import RunConfig
 from ..data.chipset import ChipSet
 from ..data.splits import Splits, prepare_data, stage_view
 from ..errors import RunError, StopRequested
+from ..eval.results import RunResults, StageMetrics
 from ..eval.score import score
 from ..models import Classifier, build_model
 from ..train.callbacks import Callback, StopFlag, sigint_as_stop
@@ -271,25 +272,23 @@ class Run(StageState):
         return False
 
     # ---------------------------------------------------------------- testing
-    def test(self) -> dict[str, Any]:
+    def test(self) -> RunResults:
         """Score every finished stage's model on the test set, once; write results and predictions."""
         n = len(self.cfg.stages)
         if self.completed() < n:
             raise RunError(f"only {self.completed()} of {n} stages have finished; fit() the rest first")
         ctx = self.context()
-        out: dict[str, Any] = {"recipe": self.cfg.recipe, "seed": self.cfg.seed, "data": self.data.summary(),
-                               "stages": {}, "val": {}}
+        stages: dict[str, StageMetrics] = {}
+        val: dict[str, dict[str, Any]] = {}
         final_logits = None
         for i, stage in enumerate(self.cfg.stages):
             path = self.dir.stage_checkpoint(i, stage.name)
             model = self.load_model(path)
             m, logits = self._score(model, stage, ctx)
-            out["stages"][stage.name] = m
-            out["val"][stage.name] = self.dir.load(path)["val"]
+            stages[stage.name] = m
+            val[stage.name] = self.dir.load(path)["val"]
             final_logits = logits
-        final_stage = self.cfg.stages[-1].name
-        out["final_stage"] = final_stage
-        out["final"] = out["stages"][final_stage]
+        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name)
         if self.dist.is_main:
             self.dir.write_results(out)
             test = stage_view(self.data.test, self.cfg.stages[-1])
@@ -300,13 +299,13 @@ class Run(StageState):
             self.dir.write_csv(PREDICTIONS, ["id", "label", "prediction", "confidence"], rows)
         return out
 
-    def _score(self, model: Classifier, stage: Any, ctx: Context) -> tuple[dict[str, Any], torch.Tensor]:
+    def _score(self, model: Classifier, stage: Any, ctx: Context) -> tuple[StageMetrics, torch.Tensor]:
         test = stage_view(self.data.test, stage)
         counts = stage_view(self.data.train, stage).class_counts().tolist()
         return score(model, test, ctx, train_counts=counts, shots=self.cfg.shots,
                      all_classes=self.data.train.class_names)
 
-    def score_stage(self, name: str) -> dict[str, Any]:
+    def score_stage(self, name: str) -> StageMetrics:
         """Test-set metrics of one finished stage (as in ``results.json``), without finishing the run."""
         i = [s.name for s in self.cfg.stages].index(self.cfg.stage(name).name)
         path = self.dir.stage_checkpoint(i, name)
@@ -314,7 +313,7 @@ class Run(StageState):
             raise RunError(f"stage {name!r} has not finished in {self.dir.path}")
         return self._score(self.load_model(path), self.cfg.stages[i], self.context())[0]
 
-    def fit_and_test(self) -> dict[str, Any]:
+    def fit_and_test(self) -> RunResults:
         self.fit()
         return self.test()
 

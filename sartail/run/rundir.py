@@ -37,6 +37,7 @@ import yaml
 from ..atomic import jsonable, leftover_temp_files, save_torch, write_json, write_text, write_yaml
 from ..config import RunConfig, config_from_dict
 from ..errors import ConfigError, RunError
+from ..eval.results import RunResults
 from ..version import __version__
 
 CONFIG = "config.yaml"
@@ -196,15 +197,15 @@ class RunDir:
             raise RunError(f"cannot read checkpoint {path}: {exc}") from None
 
     # ---------------------------------------------------------------- results
-    def write_results(self, results: dict[str, Any]) -> None:
+    def write_results(self, results: RunResults) -> None:
         with self._writing(self.path / RESULTS):
-            write_json(self.path / RESULTS, results)
+            write_json(self.path / RESULTS, results.to_json())
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> RunResults:
         p = self.path / RESULTS
         if not p.exists():
             raise RunError(f"{self.path} has no {RESULTS}: the run has not finished (resume it to finish)")
-        return json.loads(p.read_text())
+        return RunResults.from_json(json.loads(p.read_text()))
 
     def write_csv(self, name: str | Path, header: list[str], rows: Iterable[Iterable[Any]]) -> Path:
         buf = io.StringIO()

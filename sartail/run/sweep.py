@@ -20,6 +20,7 @@ from ..atomic import write_json
 from ..config import RunConfig, config_differences
 from ..data.splits import Splits
 from ..errors import SartailError
+from ..eval.results import RunResults
 from ..eval.summary import summarize_runs
 from .run import Run
 from .rundir import CONFIG, RunDir
@@ -38,7 +39,7 @@ class Planned:
 class SweepResult:
     """Test results per recipe name, in the order of the plan, and the folders of the runs."""
 
-    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    results: dict[str, list[RunResults]] = field(default_factory=dict)
     paths: list[Path] = field(default_factory=list)
 
     def summary(self) -> list[dict[str, Any]]:
@@ -55,7 +56,7 @@ def data_key(cfg: RunConfig) -> str:
     return json.dumps([cfg.to_dict()["data"], cfg.seed], sort_keys=True)
 
 
-def finished_results(path: Path, cfg: RunConfig) -> dict[str, Any] | None:
+def finished_results(path: Path, cfg: RunConfig) -> RunResults | None:
     """The results of a finished run in ``path`` made with exactly ``cfg`` (descriptions aside), else ``None``."""
     try:
         rd = RunDir.open(path)
@@ -68,7 +69,7 @@ def finished_results(path: Path, cfg: RunConfig) -> dict[str, Any] | None:
 
 def sweep(plan: Iterable[Planned], *, overwrite: bool = False, resume: bool = False, keep_finished: bool = False,
           reuse: Sequence[str | os.PathLike] = (), progress: bool = True,
-          on_start: Callable[[Run], None] | None = None, on_done: Callable[[Run, dict[str, Any]], None] | None = None,
+          on_start: Callable[[Run], None] | None = None, on_done: Callable[[Run, RunResults], None] | None = None,
           say: Callable[[str], None] | None = None) -> SweepResult:
     """Train (or find) every planned run and collect its test results.
 
@@ -105,7 +106,7 @@ def sweep(plan: Iterable[Planned], *, overwrite: bool = False, resume: bool = Fa
             if on_done:
                 on_done(run, results)
             if say:
-                say(f"{item.name:>13} seed {seed}: balanced accuracy {100 * results['final']['balanced']:.1f}% "
+                say(f"{item.name:>13} seed {seed}: balanced accuracy {100 * results.final.balanced:.1f}% "
                     f"({time.perf_counter() - t0:.0f} s)")
         out.results.setdefault(item.name, []).append(results)
         out.paths.append(item.path)

@@ -25,6 +25,7 @@ from ..config import QUICK_EPOCHS, RunConfig, config_differences, load_config, r
 from ..config.quick import REMOVES_ROLE, epoch_overrides, is_post_hoc
 from ..data import data_kind as _kind
 from ..errors import ConfigError, SartailError
+from ..eval.results import RunResults, StageMetrics
 from ..report import figures as plots
 from ..report.comparison import Comparison
 from ..report.frames import STAGE_NAMES, accuracy_table, class_table, pixel_table, stage_labels, tail_report
@@ -208,13 +209,13 @@ def apply_stage_changes(run: Run, name: str, changes: Mapping[str, Any]) -> str:
     return run.apply_stage_changes(name, changes)
 
 
-def evaluate_stage(run: Run, name: str) -> dict[str, Any]:
+def evaluate_stage(run: Run, name: str) -> StageMetrics:
     """Test-set metrics of one finished stage of ``run`` (see :meth:`Run.score_stage`)."""
     return run.score_stage(name)
 
 
-def stage_results(run: Any, stages: Sequence[str] | None = None) -> dict[str, Any]:
-    """Test results of the finished stages of ``run`` in the shape of ``results.json``.
+def stage_results(run: Run, stages: Sequence[str] | None = None) -> RunResults:
+    """Test results of the finished (or named) stages of ``run``.
 
     For a run whose stages are all done this is ``run.test()`` (which also writes
     ``results.json`` and the predictions); otherwise the named (default: finished) stages
@@ -224,11 +225,8 @@ def stage_results(run: Any, stages: Sequence[str] | None = None) -> dict[str, An
     done = names[: run.completed()]
     wanted = list(stages) if stages is not None else done
     if len(done) == len(names):
-        res = run.test()
-        res["stages"] = {s: res["stages"][s] for s in wanted}
-        return res
-    return {"recipe": run.cfg.recipe, "seed": run.cfg.seed, "data": run.data.summary(),
-            "stages": {s: run.score_stage(s) for s in wanted}}
+        return run.test().only(wanted)
+    return RunResults(run.cfg.recipe, run.cfg.seed, run.data.summary(), {s: run.score_stage(s) for s in wanted})
 
 
 def training_curves(run: Any, stages: Sequence[str] | None = None) -> Any:
@@ -237,11 +235,11 @@ def training_curves(run: Any, stages: Sequence[str] | None = None) -> Any:
     return plots.training_curves(recs, synthetic=bool(run.data.train.synthetic))
 
 
-def confusion(results: Mapping[str, Any], stage: str, *, head: int | None = 0) -> Any:
+def confusion(results: RunResults, stage: str, *, head: int | None = 0) -> Any:
     """The normalised confusion matrix of one stage, class ``head``'s column framed."""
-    m = results["stages"][stage]
-    return plots.confusion_figure(m["confusion"], m["classes_seen"], all_classes=results["data"]["classes"],
-                                  highlight=head, synthetic=bool(results["data"].get("synthetic")),
+    m = results.stages[stage]
+    return plots.confusion_figure(m.confusion, m.classes_seen, all_classes=results.class_names,
+                                  highlight=head, synthetic=results.synthetic,
                                   title=f"{STAGE_NAMES.get(stage, stage)}: test-set confusion (%)")
 
 

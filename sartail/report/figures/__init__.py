@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ...eval.results import RunResults
 from .confusion import confusion_figure, confusion_matrices, stage_confusions
 from .curves import METRIC_LABELS, draw_training_curves, training_curves
 from .data import chip_gallery, class_histogram, pixel_statistics
@@ -26,6 +27,7 @@ from .results import accuracy_heatmap, per_class_accuracy, reliability_diagram, 
 from .style import (
     DOUBLE,
     SINGLE,
+    STYLE,
     SYNTHETIC_NOTE,
     colors,
     figure_png,
@@ -37,12 +39,12 @@ from .style import (
 )
 
 
-def write_run_figures(results: Mapping[str, Any], records: Sequence[Mapping[str, Any]], folder: str | os.PathLike,
+def write_run_figures(results: RunResults, records: Sequence[Mapping[str, Any]], folder: str | os.PathLike,
                       formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
     """The standard figures of a finished run: per-class accuracy by stage, confusions, curves."""
     folder = Path(folder)
     out = []
-    syn = bool(results["data"].get("synthetic"))
+    syn = results.synthetic
     for name, fig in (("per_class_accuracy", stage_comparison(results)), ("confusion_matrices", stage_confusions(results)),
                       ("training_curves", training_curves(records, synthetic=syn))):
         out += save_figure(fig, folder / name, formats)
@@ -52,7 +54,7 @@ def write_run_figures(results: Mapping[str, Any], records: Sequence[Mapping[str,
 __all__ = [
     "confusion_figure", "confusion_matrices", "stage_confusions", "METRIC_LABELS", "draw_training_curves",
     "training_curves", "chip_gallery", "class_histogram", "pixel_statistics", "accuracy_heatmap", "per_class_accuracy",
-    "reliability_diagram", "shot_accuracy", "stage_comparison", "DOUBLE", "SINGLE", "SYNTHETIC_NOTE", "colors",
+    "reliability_diagram", "shot_accuracy", "stage_comparison", "DOUBLE", "SINGLE", "STYLE", "SYNTHETIC_NOTE", "colors",
     "figure_png", "is_marked_synthetic", "mark_synthetic", "register_ipython", "save_figure", "style",
     "write_run_figures",
 ]

@@ -10,6 +10,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ...eval.results import RunResults
+
 from .style import DOUBLE, _figure, _fit_height, _short, _text_color, colors, mark_synthetic, style
 
 
@@ -158,13 +160,13 @@ def confusion_matrices(cms: Mapping[str, Any], class_names: Mapping[str, Sequenc
     return fig
 
 
-def stage_confusions(results: Mapping[str, Any], *, stages: Sequence[str] | None = None,
+def stage_confusions(results: RunResults, *, stages: Sequence[str] | None = None,
                      labels: Mapping[str, str] | None = None, ncols: int | None = None,
                      highlight: int | None = None) -> Figure:
-    """The confusion matrix of the stages of a run (default: all), from its ``results.json`` dict."""
-    stages = list(stages or results["stages"])
+    """The confusion matrix of the stages of a run (default: all), from its :class:`~sartail.eval.results.RunResults`."""
+    stages = list(stages or results.stages)
     labels = dict(labels or {})
-    cms = {labels.get(s, s): results["stages"][s]["confusion"] for s in stages}
-    names = {labels.get(s, s): results["stages"][s]["classes_seen"] for s in stages}
-    return confusion_matrices(cms, names, synthetic=results["data"].get("synthetic", False), ncols=ncols,
-                              all_classes=results["data"]["classes"], highlight=highlight)
+    cms = {labels.get(s, s): results.stages[s].confusion for s in stages}
+    names = {labels.get(s, s): results.stages[s].classes_seen for s in stages}
+    return confusion_matrices(cms, names, synthetic=results.synthetic, ncols=ncols,
+                              all_classes=results.class_names, highlight=highlight)

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ...eval.metrics import pool_reliability
+from ...eval.results import RunResults, metric
 from .style import (
     DOUBLE,
     SHOT_GROUPS,
@@ -135,25 +136,25 @@ def accuracy_heatmap(results: Mapping[str, Mapping[str, Any]], class_names: Sequ
     return fig
 
 
-def stage_comparison(results: Mapping[str, Any], *, synthetic: bool | None = None,
+def stage_comparison(results: RunResults, *, synthetic: bool | None = None,
                      stages: Sequence[str] | None = None, labels: Mapping[str, str] | None = None,
                      title: str | None = None) -> Figure:
-    """Per-class test accuracy of the stages of a run, from its ``results.json`` dict.
+    """Per-class test accuracy of the stages of a run, from its :class:`~sartail.eval.results.RunResults`.
 
     ``stages`` picks and orders stages (default: all); ``labels`` renames them in the legend.
     """
-    names = results["data"]["classes"]
-    stages = list(stages or results["stages"])
+    names = results.class_names
+    stages = list(stages or results.stages)
     labels = dict(labels or {})
-    per = {labels.get(s, s): {c: results["stages"][s]["per_class"].get(c) for c in names} for s in stages}
-    syn = results["data"].get("synthetic", False) if synthetic is None else synthetic
-    return per_class_accuracy(per, names, title=title or f"Per-class test accuracy by stage ({results['recipe']})",
-                              synthetic=syn, counts=results["data"]["train_counts"])
+    per = {labels.get(s, s): {c: results.stages[s].per_class.get(c) for c in names} for s in stages}
+    syn = results.synthetic if synthetic is None else synthetic
+    return per_class_accuracy(per, names, title=title or f"Per-class test accuracy by stage ({results.recipe})",
+                              synthetic=syn, counts=results.data["train_counts"])
 
 
 def _shot_stats(value: Any, group: str) -> tuple[float, float]:
     runs = value if isinstance(value, Sequence) and not isinstance(value, Mapping) else [value]
-    return _mean_std([r.get(f"{group}_shot") for r in runs])
+    return _mean_std([metric(r, f"{group}_shot") for r in runs])
 
 
 def shot_accuracy(results: Mapping[str, Any], *, groups: Any = None, title: str = "Accuracy by class frequency",

@@ -139,8 +139,7 @@ def mark_synthetic(fig: Figure, synthetic: bool) -> None:
 
 def is_marked_synthetic(fig: Figure) -> bool:
     """Whether :func:`mark_synthetic` marked ``fig``."""
-    texts = list(fig.texts) + [t for t in (getattr(fig, "_supxlabel", None),) if t is not None]
-    return any(t.get_text() == SYNTHETIC_NOTE for t in texts)
+    return any(t.get_text() == SYNTHETIC_NOTE for t in fig.texts)  # fig.supxlabel adds to fig.texts too
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = ("png", "svg", "pdf"),
