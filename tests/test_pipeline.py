@@ -128,6 +128,13 @@ def test_bad_class_removal_is_refused_before_training(tmp_path, overrides, match
         Run.create(load_config("three_stage", {**TINY, **overrides}), tmp_path / "r", progress=False)
 
 
+def test_last_stage_may_not_remove_another_class_than_the_first():
+    # as many classes removed as in the first stage, but other ones: compared as sets, not counts
+    with pytest.raises(ConfigError, match=r"removes classes \['2'\].*final model must cover"):
+        load_config("three_stage", {"stages.rough.remove": [1], "stages.classifier.remove": [2]})
+    load_config("three_stage", {"stages.rough.remove": [1], "stages.classifier.remove": [1]})  # the same class: fine
+
+
 def test_last_stage_must_cover_the_classes_of_the_first():
     with pytest.raises(ConfigError, match="final model must cover"):
         load_config("three_stage", {"stages.classifier.remove": [0]})

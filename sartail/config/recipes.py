@@ -78,6 +78,10 @@ def load_scaled_config(recipe: str | Mapping[str, Any], overrides: Mapping[str, 
     return load_config(recipe, {**merged, **epoch_scale_overrides(cfg, epoch_scale)})
 
 
+#: Keys that configs saved by earlier versions may hold and that no longer mean anything.
+RETIRED_KEYS = ("check_coverage",)
+
+
 def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
-    """Rebuild a :class:`RunConfig` from its saved dict (``config.yaml`` of a run)."""
-    return build_dataclass(RunConfig, data)
+    """Rebuild a :class:`RunConfig` from its saved dict (``config.yaml`` of a run; retired keys dropped)."""
+    return build_dataclass(RunConfig, {k: v for k, v in data.items() if k not in RETIRED_KEYS})

@@ -163,7 +163,6 @@ class RunConfig:
     amp: bool = True
     channels_last: bool = True
     checkpoint_every: int = 0
-    check_coverage: bool = False
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     shots: ShotGroups = field(default_factory=ShotGroups)
@@ -184,9 +183,9 @@ class RunConfig:
         # a stage may not see more classes than were ever trained before it... but must not see fewer
         # in the last stage than in the first: stage 3 restores every class of stage 1
         first, last = set(map(str, self.stages[0].remove)), set(map(str, self.stages[-1].remove))
-        if len(last) > len(first):
+        if not last <= first:
             raise ConfigError(
-                f"the last stage ({self.stages[-1].name!r}) removes classes {sorted(last)} that the first stage "
+                f"the last stage ({self.stages[-1].name!r}) removes classes {sorted(last - first)} that the first stage "
                 f"({self.stages[0].name!r}) trains on: the final model must cover every class of stage 1"
             )
 

@@ -151,7 +151,7 @@ class Run(StageState):
         c = self.cfg
         return Context(device=self.device, seed=c.seed, batch_size=c.batch_size, eval_batch_size=c.eval_batch_size,
                        amp=c.amp, channels_last=c.channels_last, checkpoint_every=c.checkpoint_every,
-                       check_coverage=c.check_coverage, shots=c.shots, dist=self.dist,
+                       shots=c.shots, dist=self.dist,
                        callbacks=[*self.callbacks, *callbacks], progress=self.progress, log=self._log,
                        timing=self.dir.log_timing)
 

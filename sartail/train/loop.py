@@ -50,7 +50,6 @@ class Context:
     amp: bool = True
     channels_last: bool = True
     checkpoint_every: int = 0
-    check_coverage: bool = False
     shots: ShotGroups = field(default_factory=ShotGroups)
     dist: D.DistInfo = field(default_factory=D.DistInfo)
     callbacks: Sequence[Callback] = ()
@@ -176,15 +175,12 @@ def fit_stage(
             batches = plan_batches(epoch_positions, batch_size, ctx.dist.rank, ctx.dist.world_size)
             first = start_step if epoch == start_epoch else 0
             set_train_mode(model, stage)
-            seen_positions = []
             for step in range(first, len(batches)):
                 if ctx.stop_requested():
                     if save is not None:
                         save(loop_state(epoch, step, aug_g))
                     raise StopRequested(f"stage {stage.name!r} stopped at epoch {epoch + 1}, step {step}")
                 pos = batches[step].to(device)
-                if ctx.check_coverage:
-                    seen_positions.append(batches[step])
                 x = images.index_select(0, rows[pos]).float()
                 y = labels[pos]
                 x = augment_batch(x, stage.augment, aug_g)
@@ -234,8 +230,6 @@ def fit_stage(
                 "train_acc": sums[1] / max(sums[2], 1),
                 "train_seen": int(sums[2]),
             }
-            if ctx.check_coverage:
-                record["coverage"] = _coverage(seen_positions, epoch_positions, ctx)
             if val is not None and len(val):
                 vm = evaluate(model, val, ctx)
                 record.update(val_top1=vm["top1"], val_balanced=vm["balanced"], val_loss=vm.get("loss"))
@@ -269,17 +263,6 @@ def fit_stage(
     for cb in ctx.callbacks:
         cb.on_stage_end(stage, result)
     return result
-
-
-def _coverage(seen: list[torch.Tensor], expected: torch.Tensor, ctx: Context) -> dict[str, int]:
-    """How many of the epoch's positions every process saw together, and how many twice."""
-    mine = torch.cat(seen) if seen else torch.zeros(0, dtype=torch.int64)
-    everyone = torch.cat(D.all_gather_objects(mine, ctx.dist))
-    # positions may repeat in the epoch itself (drawing samplers), so compare as multisets
-    want = torch.bincount(expected, minlength=int(expected.max()) + 1 if expected.numel() else 0)
-    got = torch.bincount(everyone, minlength=want.numel())
-    return {"expected": int(expected.numel()), "seen": int(everyone.numel()),
-            "missing": int((want - got).clamp_min(0).sum()), "extra": int((got - want).clamp_min(0).sum())}
 
 
 def select_tau(model: Classifier, val: ChipSet | None, grid: Sequence[float], ctx: Context) -> float:

@@ -148,7 +148,7 @@ class StagePanel(W.VBox):
             out["sampler"] = smp
         return out
 
-    def status(self) -> str:
+    def run_status(self) -> str:
         """What Run would do with the current settings (see :meth:`~sartail.run.run.Run.stage_status`);
         ``"invalid"`` when the settings are not a valid stage."""
         try:
@@ -158,7 +158,7 @@ class StagePanel(W.VBox):
 
     def is_trained(self) -> bool:
         """Whether the stage is done in the run with the current settings."""
-        return self.status() == "trained"
+        return self.run_status() == "trained"
 
     def _method_changed(self, initial: bool = False) -> None:
         assert self.method is not None
