@@ -94,6 +94,9 @@ class StageState:
         return config_from_dict(apply_overrides(self.cfg.to_dict(),
                                                 {f"stages.{name}.{k}": v for k, v in changes.items()}))
 
+    def _same_settings(self, name: str, changes: Mapping[str, Any]) -> bool:
+        return stage_settings(self.changed_config(name, changes), name) == stage_settings(self.cfg, name)
+
     def stage_status(self, name: str, changes: Mapping[str, Any]) -> str:
         """What training stage ``name`` with ``changes`` would do (one of :data:`STATUSES`).
 
@@ -102,7 +105,7 @@ class StageState:
         ``changed``: done with other settings (trained again, later stages discarded); ``todo``:
         not trained yet. Invalid changes raise a :class:`~sartail.errors.ConfigError`.
         """
-        same = stage_settings(self.changed_config(name, changes), name) == stage_settings(self.cfg, name)
+        same = self._same_settings(name, changes)
         idx, done = self.index(name), self.completed()
         if done > idx:
             return "trained" if same else "changed"
@@ -117,11 +120,8 @@ class StageState:
         through (or not started) with them; ``"changed"``: the settings changed, so the stage and
         the later ones were discarded and the stage reconfigured.
         """
-        status = self.stage_status(name, changes)
-        if status == "trained":
-            return "trained"
-        if status in ("stopped", "todo"):
-            return "resume"
+        if self._same_settings(name, changes):
+            return "trained" if self.completed() > self.index(name) else "resume"
         if self.started(name):
             self.restart(name)
         self.update_stage(name, **dict(changes))

@@ -6,10 +6,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as W
+import traitlets as T
 
 from ...config import load_config
 from ...errors import DataError
-from .common import _Listeners, _note
+from .common import _note
 
 
 class RecipeChooser(W.VBox):
@@ -21,10 +22,13 @@ class RecipeChooser(W.VBox):
         labels: short names to show (e.g. ``{"crt": "cRT"}``).
         multiple: tick boxes (several recipes) instead of toggle buttons (one).
 
-    State: :attr:`value` (a name, or a tuple of names). An empty choice is refused, saying
-    why. :meth:`stage` gives the last stage of the chosen recipe, to put in place of a stage
+    State (traitlets, so ``chooser.observe(fn, names="value")`` works): :attr:`value` (a name,
+    or a tuple of names), :attr:`refusals`. An unknown recipe raises; an empty choice is refused, saying why. :meth:`stage` gives the last stage of the chosen recipe, to put in place of a stage
     of another run (the classifier re-optimisation of the three-stage recipe).
     """
+
+    value = T.Any(help="the chosen recipe (a tuple of recipes when multiple)")
+    refusals = T.Int(0, help="how many changes were refused")
 
     def __init__(self, options: Sequence[str], value: str | Sequence[str] | None = None, *,
                  labels: Mapping[str, str] | None = None, multiple: bool = False, title: str = "") -> None:
@@ -34,8 +38,6 @@ class RecipeChooser(W.VBox):
         self.labels = {o: (labels or {}).get(o, o) for o in self.options}
         self.descriptions = {o: recipe_dict(o).get("description", "") for o in self.options}
         self.multiple = multiple
-        self.refusals = 0
-        self._listeners = _Listeners()
         self._syncing = False
         self.message = W.HTML()
         self.info = W.HTML()
@@ -49,8 +51,8 @@ class RecipeChooser(W.VBox):
                 cb.observe(self._on_tick, names="value")
             self.toggle = None
             body: list[W.Widget] = list(self.checkboxes.values())
-            self._value: Any = tuple(o for o in self.options if o in chosen)
-            if not self._value:
+            first: Any = tuple(o for o in self.options if o in chosen)
+            if not first:
                 raise DataError("choose at least one recipe")
         else:
             first = self.options[0] if value is None else value
@@ -62,49 +64,53 @@ class RecipeChooser(W.VBox):
             self.toggle.observe(self._on_toggle, names="value")
             self.checkboxes = {}
             body = [self.toggle]
-            self._value = first
         super().__init__([*head, *body, self.message, self.info])
         self.add_class("sartail-recipe-chooser")
-        self._render()
-
-    @property
-    def value(self) -> Any:
-        return self._value
-
-    @value.setter
-    def value(self, value: Any) -> None:
-        self.set_value(value)
+        self.value = first
 
     def set_value(self, value: Any) -> None:
-        """Choose ``value``; raises :class:`DataError` for an unknown recipe or an empty choice."""
-        if self.multiple:
-            names = [value] if isinstance(value, str) else list(value)
-            bad = [n for n in names if n not in self.options]
-            if bad:
-                raise DataError(f"{bad[0]!r} is not one of {self.options}")
-            if not names:
-                self._refuse()
-                raise DataError("choose at least one recipe")
-            self._syncing = True
-            try:
-                for o, cb in self.checkboxes.items():
-                    cb.value = o in names
-            finally:
-                self._syncing = False
-            self._accept(tuple(o for o in self.options if o in names))
-        else:
+        """Choose ``value`` (the same as ``chooser.value = value``)."""
+        self.value = value
+
+    @T.validate("value")
+    def _check_value(self, proposal: dict[str, Any]) -> Any:
+        """An unknown recipe raises :class:`DataError`; an empty choice is refused (and raises)."""
+        value = proposal["value"]
+        if not self.multiple:
             if value not in self.options:
                 raise DataError(f"{value!r} is not one of {self.options}")
-            assert self.toggle is not None
-            self.toggle.value = value  # fires _on_toggle
+            return value
+        names = [value] if isinstance(value, str) else list(value)
+        bad = [n for n in names if n not in self.options]
+        if bad:
+            raise DataError(f"{bad[0]!r} is not one of {self.options}")
+        if not names:
+            self._refuse()
+            raise DataError("choose at least one recipe")
+        return tuple(o for o in self.options if o in names)
+
+    @T.observe("value")
+    def _show_value(self, change: dict[str, Any]) -> None:
+        self._syncing = True
+        try:
+            if self.multiple:
+                for o, cb in self.checkboxes.items():
+                    cb.value = o in change["new"]
+            else:
+                assert self.toggle is not None
+                self.toggle.value = change["new"]
+        finally:
+            self._syncing = False
+        self.message.value = ""
+        self._render()
 
     def observe_value(self, callback: Callable[[Any], None]) -> None:
-        """Call ``callback(value)`` after every accepted change."""
-        self._listeners.add(callback)
+        """Call ``callback(value)`` after every accepted change of :attr:`value`."""
+        self.observe(lambda change: callback(change["new"]), names="value")
 
     def stage(self, name: str | None = None) -> dict[str, Any]:
         """The last stage of the chosen recipe as settings (without name and description)."""
-        recipe = self._value if not self.multiple else self._value[0]
+        recipe = self.value if not self.multiple else self.value[0]
         st = load_config(recipe).to_dict()["stages"][-1]
         for k in ("name", "description"):
             st.pop(k, None)
@@ -130,20 +136,15 @@ class RecipeChooser(W.VBox):
                 self._syncing = False
             self._refuse()
             return
-        self._accept(names)
+        self.value = names
 
     def _on_toggle(self, change: dict[str, Any]) -> None:
-        self._accept(change["new"])
-
-    def _accept(self, value: Any) -> None:
-        self._value = value
-        self.message.value = ""
-        self._render()
-        self._listeners.notify(value)
+        if not self._syncing:
+            self.value = change["new"]
 
     def _render(self) -> None:
         if self.multiple:
-            self.info.value = _note(f"{len(self._value)} recipe(s): " + ", ".join(self.labels[v] for v in self._value))
+            self.info.value = _note(f"{len(self.value)} recipe(s): " + ", ".join(self.labels[v] for v in self.value))
         else:
-            self.info.value = _note(f"<b>{html.escape(self.labels[self._value])}</b>: "
-                                    f"{html.escape(self.descriptions[self._value])}")
+            self.info.value = _note(f"<b>{html.escape(self.labels[self.value])}</b>: "
+                                    f"{html.escape(self.descriptions[self.value])}")

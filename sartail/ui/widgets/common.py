@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import threading
-import traceback
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
@@ -34,26 +32,6 @@ def _show(image: W.Image, fig: Any) -> None:
     width = int.from_bytes(png[16:20], "big") // 2  # from the PNG header
     image.value = png
     image.layout.width = f"{width}px"
-
-
-class _Listeners:
-    """The callbacks a widget calls after a change, in the order they were added."""
-
-    def __init__(self) -> None:
-        self._fns: list[Callable[[Any], None]] = []
-
-    def add(self, fn: Callable[[Any], None]) -> None:
-        self._fns.append(fn)
-
-    def notify(self, value: Any, *, keep_going: bool = False) -> None:
-        """Call every callback with ``value``; ``keep_going`` prints a callback's error and goes on."""
-        for fn in list(self._fns):
-            try:
-                fn(value)
-            except Exception:  # noqa: BLE001 - only with keep_going (a training thread must end cleanly)
-                if not keep_going:
-                    raise
-                traceback.print_exc()
 
 
 def _note(text: str, kind: str = "info") -> str:

@@ -15,13 +15,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as W
+import traitlets as T
 
 from ...errors import SartailError, StopRequested
 from ...report import figures as plots
 from ...run.state import stage_settings
 from ...train.callbacks import Callback, StopFlag
 from .chooser import RecipeChooser
-from .common import _Listeners, _note, _run_lock, _show
+from .common import _note, _run_lock, _show
 from .picker import ClassRemovalPicker
 
 SAMPLER_CHOICES = (("instance-balanced", "instance"), ("class-balanced", "class_balanced"),
@@ -56,10 +57,13 @@ class StagePanel(W.VBox):
 
     Run applies the settings: a stage already trained with them is not trained again; one
     trained with other settings is trained anew (and the later stages discarded). Training
-    runs in a background thread. State: :attr:`state` (``idle``, ``running``, ``stopping``,
+    runs in a background thread. State (traitlets): :attr:`state` (``idle``, ``running``, ``stopping``,
     ``stopped``, ``done``, ``failed``), :attr:`records` (epoch records of this panel's
     training), :attr:`error`, :attr:`progress` (``value`` / ``max``).
     """
+
+    state = T.Unicode("idle", help="idle, running, stopping, stopped, done or failed")
+    finished = T.Int(0, help="how many trainings of this panel have ended (observe it to hear of each end)")
 
     def __init__(self, run: Any, stage: str, *, epochs: int | None = None, lr: float | None = None,
                  sampler: str | None = None, picker: ClassRemovalPicker | None = None,
@@ -99,7 +103,6 @@ class StagePanel(W.VBox):
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self._done.set()
-        self._listeners = _Listeners()
         self._planned: dict[str, int] = {}
         self._last_plot = 0.0
         self._last_status = 0.0
@@ -284,8 +287,14 @@ class StagePanel(W.VBox):
         return self
 
     def on_done(self, callback: Callable[[StagePanel], None]) -> None:
-        """Call ``callback(panel)`` when a training ends (in the training thread)."""
-        self._listeners.add(callback)
+        """Call ``callback(panel)`` when a training ends (in the training thread; an error in it is printed)."""
+        def call(_: Any) -> None:
+            try:
+                callback(self)
+            except Exception:  # noqa: BLE001 - a training thread must end cleanly
+                traceback.print_exc()
+
+        self.observe(call, names="finished")
 
     # ---------------------------------------------------------------- the training thread
     def _work(self, lock: threading.Lock) -> None:
@@ -320,7 +329,7 @@ class StagePanel(W.VBox):
             self._notify()
 
     def _notify(self) -> None:
-        self._listeners.notify(self, keep_going=True)
+        self.finished += 1
 
     def _stage_started(self, stage: Any, info: dict[str, Any]) -> None:
         self._stage_name = stage.name

@@ -6,10 +6,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as W
+import traitlets as T
 
 from ...errors import DataError
 from ...report import figures as plots
-from .common import _Listeners, _note, _show
+from .common import _note, _show
 
 
 class ClassRemovalPicker(W.VBox):
@@ -20,17 +21,20 @@ class ClassRemovalPicker(W.VBox):
         removed: the classes ticked at first (original class ids; class 0 by default).
         histogram: also draw the residual set's class histogram under the summary.
 
-    State: :attr:`removed` (the ticked class ids), :attr:`residual` (the chips left),
-    :attr:`refusals` (how many ticks were refused) and :attr:`message` (why). A tick that
+    State (traitlets, so ``picker.observe(fn, names="removed")`` works): :attr:`removed` (the
+    ticked class ids), :attr:`refused` (whether the last change was refused), :attr:`refusals`
+    (how many were); :attr:`residual` gives the chips left and :attr:`message` says why a change was refused. A tick that
     would leave fewer than two classes is undone and the reason shown; :meth:`set_removed`
     raises :class:`~sartail.errors.DataError` for such a choice.
     """
 
+    removed = T.Tuple(help="the ticked class ids, in order")
+    refused = T.Bool(False, help="whether the last change was refused (and undone)")
+    refusals = T.Int(0, help="how many changes were refused")
+
     def __init__(self, chips: Any, removed: Sequence[int] = (0,), *, histogram: bool = True) -> None:
         self.chips = chips
         self.counts = chips.class_counts().tolist()
-        self.refusals = 0
-        self._listeners = _Listeners()
         self._syncing = False
         self.checkboxes: dict[int, W.Checkbox] = {}
         for cid, name, n in zip(chips.class_ids, chips.class_names, self.counts):
@@ -49,32 +53,21 @@ class ClassRemovalPicker(W.VBox):
         parts = [head, grid, self.message, self.summary] + ([self.histogram] if self.histogram is not None else [])
         super().__init__(parts)
         self.add_class("sartail-picker")
-        self._removed: tuple[int, ...] = ()
         self.set_removed(removed)
 
     # ---------------------------------------------------------------- state
     @property
-    def removed(self) -> tuple[int, ...]:
-        """The ticked class ids, in order."""
-        return self._removed
-
-    @property
     def residual(self) -> Any:
         """The chips that stage 2 trains on (a view, no copy)."""
-        return self.chips.remove_classes(list(self._removed)) if self._removed else self.chips
-
-    @property
-    def refused(self) -> bool:
-        """Whether the last change was refused (and undone)."""
-        return "sartail-error" in self.message.value
+        return self.chips.remove_classes(list(self.removed)) if self.removed else self.chips
 
     def stage_changes(self) -> dict[str, Any]:
         """The stage settings this picker decides: ``{"remove": [...]}``."""
-        return {"remove": list(self._removed)}
+        return {"remove": list(self.removed)}
 
     def observe_removed(self, callback: Callable[[tuple[int, ...]], None]) -> None:
-        """Call ``callback(removed)`` after every accepted change."""
-        self._listeners.add(callback)
+        """Call ``callback(removed)`` after every accepted change of :attr:`removed`."""
+        self.observe(lambda change: callback(change["new"]), names="removed")
 
     def set_removed(self, classes: Sequence[int]) -> tuple[int, ...]:
         """Tick exactly ``classes`` (ids); raises :class:`DataError` if fewer than two classes would remain."""
@@ -125,13 +118,15 @@ class ClassRemovalPicker(W.VBox):
 
     def _refuse(self, reason: str) -> None:
         self.refusals += 1
+        self.refused = True
         self.message.value = _note("<b>Refused.</b> " + html.escape(reason), "error")
 
     def _accept(self, wanted: tuple[int, ...]) -> None:
-        self._removed = wanted
-        self.message.value = ""
-        self._render()
-        self._listeners.notify(wanted)
+        with self.hold_trait_notifications():  # observers hear of the change once the residual set is drawn
+            self.refused = False
+            self.message.value = ""
+            self.removed = wanted
+            self._render()
 
     def summary_text(self) -> str:
         """The residual-set summary as plain text."""
@@ -139,7 +134,7 @@ class ClassRemovalPicker(W.VBox):
         counts = res.class_counts().tolist()
         total = sum(self.counts)
         gone = [(n, c) for cid, n, c in zip(self.chips.class_ids, self.chips.class_names, self.counts)
-                if cid in self._removed]
+                if cid in self.removed]
         kept = [c for c in counts if c > 0]
         ratio = max(kept) / min(kept) if kept else float("nan")
         full = [c for c in self.counts if c > 0]
@@ -158,6 +153,6 @@ class ClassRemovalPicker(W.VBox):
         if self.histogram is not None:
             ids = list(self.chips.class_ids)
             fig = plots.class_histogram(self.counts, self.chips.class_names, synthetic=self.chips.synthetic,
-                                        removed=[ids.index(c) for c in self._removed],
+                                        removed=[ids.index(c) for c in self.removed],
                                         title=self.summary_text().split(";")[0].split(" (")[0])
             _show(self.histogram, fig)
