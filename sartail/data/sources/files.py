@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -227,5 +228,30 @@ def _warn_report(source: str, report: Sequence[str], shown_converted: int = 10) 
 
 
 # ---------------------------------------------------------------------------- layouts
-def decode_options(size: int | tuple[int, int] | None, fit: str, colour: str, depth: str) -> DecodeOptions:
-    return DecodeOptions(size=size, fit=fit, colour=colour, depth=depth)  # type: ignore[arg-type]
+class ReadOptions(TypedDict, total=False):
+    """How every loader reads its chips (keyword arguments of ``load_folder``, ``load_mavoc``, ...).
+
+    Attributes:
+        fit: ``crop_or_pad`` (centre crop / zero pad to the chip size; never resize).
+        colour, depth: ``convert`` colour or 16-bit chips to 8-bit greyscale, or refuse them.
+        skip_bad: leave unreadable chips out (each one reported) instead of stopping at the first.
+        cache: use the decode cache (``True``), not (``False``), or this cache folder.
+        progress: show a progress bar.
+    """
+
+    fit: str
+    colour: str
+    depth: str
+    skip_bad: bool
+    cache: bool | str | os.PathLike
+    progress: bool
+
+
+def read_chips(files: Sequence[ChipFile], class_names: Sequence[str], size: int | tuple[int, int] | None, *,
+               source: str, report: Sequence[str] = (), fit: str = "crop_or_pad", colour: str = "convert",
+               depth: str = "convert", skip_bad: bool = False, cache: bool | str | os.PathLike = True,
+               progress: bool = True) -> ChipSet:
+    """Decode the chips a loader found (:func:`decode_files`), with the defaults of :class:`ReadOptions`."""
+    options = DecodeOptions(size=size, fit=fit, colour=colour, depth=depth)  # type: ignore[arg-type]
+    return decode_files(files, class_names, options, source=source, skip_bad=skip_bad, report=report, cache=cache,
+                        progress=progress)

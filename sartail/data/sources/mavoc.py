@@ -4,11 +4,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import DataError
 from ..chipset import UNLABELLED, ChipSet
 from ..classes import MAVOC_CLASS_NAMES
-from .files import ChipFile, chips_in, decode_files, decode_options, is_ignored, require_dir
+from .files import ChipFile, ReadOptions, chips_in, is_ignored, read_chips, require_dir
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 def _mavoc_root(root: Path) -> Path:
@@ -26,12 +30,7 @@ def load_mavoc(
     *,
     modality: str = "SAR",
     size: int | tuple[int, int] | None = 56,
-    fit: str = "crop_or_pad",
-    colour: str = "convert",
-    depth: str = "convert",
-    skip_bad: bool = False,
-    cache: bool | str | os.PathLike = True,
-    progress: bool = True,
+    **options: Unpack[ReadOptions],
 ) -> ChipSet:
     """Load labelled MAVOC / UNICORN chips: class-id folders ``0``..``9`` of ``SAR_<id>.png``.
 
@@ -51,7 +50,7 @@ def load_mavoc(
     report: list[str] = []
     by_name: dict[str, str] = {}
     for p in folders:
-        chips = chips_in(p, root, int(p.name), pattern, skip_bad, report)
+        chips = chips_in(p, root, int(p.name), pattern, options.get("skip_bad", False), report)
         if not chips:
             raise DataError(f"{p}: empty class folder (no {modality}_<id>.png chips)")
         for c in chips:
@@ -60,8 +59,7 @@ def load_mavoc(
             if other != c.id:
                 raise DataError(f"duplicate chip id {name!r} in two class folders: {root / other} and {c.path}")
         files.extend(chips)
-    return decode_files(files, MAVOC_CLASS_NAMES, decode_options(size, fit, colour, depth), source=f"mavoc:{root}",
-                        skip_bad=skip_bad, report=report, cache=cache, progress=progress)
+    return read_chips(files, MAVOC_CLASS_NAMES, size, source=f"mavoc:{root}", report=report, **options)
 
 
 def load_mavoc_test(
@@ -69,12 +67,7 @@ def load_mavoc_test(
     *,
     modality: str = "SAR",
     size: int | tuple[int, int] | None = 56,
-    fit: str = "crop_or_pad",
-    colour: str = "convert",
-    depth: str = "convert",
-    skip_bad: bool = False,
-    cache: bool | str | os.PathLike = True,
-    progress: bool = True,
+    **options: Unpack[ReadOptions],
 ) -> ChipSet:
     """Load MAVOC's unlabelled test chips (``SAR_<id>.png`` in ``root`` or ``root/SAR``).
 
@@ -86,8 +79,8 @@ def load_mavoc_test(
     if not any(root.glob(f"{modality}_*.png")) and sub.is_dir():
         root = sub
     report: list[str] = []
-    files = chips_in(root, root, UNLABELLED, re.compile(rf"{modality}_.+\.png", re.IGNORECASE), skip_bad, report)
+    files = chips_in(root, root, UNLABELLED, re.compile(rf"{modality}_.+\.png", re.IGNORECASE),
+                     options.get("skip_bad", False), report)
     if not files:
         raise DataError(f"{root}: no {modality}_<id>.png chips found")
-    return decode_files(files, MAVOC_CLASS_NAMES, decode_options(size, fit, colour, depth),
-                        source=f"mavoc_test:{root}", skip_bad=skip_bad, report=report, cache=cache, progress=progress)
+    return read_chips(files, MAVOC_CLASS_NAMES, size, source=f"mavoc_test:{root}", report=report, **options)

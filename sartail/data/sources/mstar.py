@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ...errors import DataError
 from ..chipset import ChipSet
-from .files import decode_files, decode_options, require_dir, scan_class_folders
+from .files import ReadOptions, read_chips, require_dir, scan_class_folders
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 def load_mstar(
@@ -14,24 +18,20 @@ def load_mstar(
     *,
     split: str = "train",
     size: int | tuple[int, int] | None = 64,
-    fit: str = "crop_or_pad",
     classes: Sequence[str] | None = None,
-    colour: str = "convert",
-    depth: str = "convert",
-    skip_bad: bool = False,
-    cache: bool | str | os.PathLike = True,
-    progress: bool = True,
+    **options: Unpack[ReadOptions],
 ) -> ChipSet:
     """Load MSTAR chips laid out as ``root/<split>/<class>/*.jpeg`` (or ``root/<class>/...``).
 
     MSTAR chip size differs by class (128 to 193 px), so every chip is centre-cropped to
     ``size`` (64 x 64 by default) and never resized: the size alone would give the class away.
+    ``options``: see :class:`.files.ReadOptions`.
     """
     root = require_dir(root, "MSTAR")
     if (root / split).is_dir():
         root = root / split
     if size is None:
         raise DataError("MSTAR chips differ in size by class: give a chip size (e.g. 64) to centre-crop them")
-    files, names, report = scan_class_folders(root, classes=classes, skip_bad=skip_bad, what="MSTAR")
-    return decode_files(files, names, decode_options(size, fit, colour, depth), source=f"mstar:{root}",
-                        skip_bad=skip_bad, report=report, cache=cache, progress=progress)
+    files, names, report = scan_class_folders(root, classes=classes, skip_bad=options.get("skip_bad", False),
+                                              what="MSTAR")
+    return read_chips(files, names, size, source=f"mstar:{root}", report=report, **options)
