@@ -61,13 +61,12 @@ def _note(fig):
 def _assert_note_clear(fig):
     """The synthetic note is in the figure and overlaps no tick label, axis label or title."""
     fig.draw_without_rendering()
-    r = fig._get_renderer()
-    note = _note(fig).get_window_extent(r)
+    note = _note(fig).get_window_extent()  # public API: the figure's own renderer
     for ax in fig.axes:
         texts = [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.xaxis.label, ax.yaxis.label, ax.title]
         for t in texts:
             if t.get_visible() and t.get_text():
-                assert not _overlaps(note, t.get_window_extent(r)), f"note overlaps {t.get_text()!r}"
+                assert not _overlaps(note, t.get_window_extent()), f"note overlaps {t.get_text()!r}"
 
 
 # ------------------------------------------------------------------------------ data figures
@@ -113,7 +112,7 @@ def test_chip_gallery_head_beside_tail(chips):
     assert labels[0] == f"sedan\n{counts[0]:,}"  # the largest class heads the left block
     order = sorted(range(10), key=lambda c: (-counts[c], c))
     assert [lab.split("\n")[-1] for lab in labels] == [f"{counts[c]:,}" for c in order]
-    assert [sf._suptitle.get_text() for sf in fig.subfigs] == ["head: most chips", "tail: fewest chips"]
+    assert [sf.get_suptitle() for sf in fig.subfigs] == ["head: most chips", "tail: fewest chips"]
     assert plots.is_marked_synthetic(fig)
     # one grey scale for every chip
     assert len({(im.norm.vmin, im.norm.vmax) for ax in images for im in ax.images}) == 1
