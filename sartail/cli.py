@@ -138,14 +138,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Score a finished run's final model on other labelled chips."""
+    """Score a finished run's final model (or an ensemble of runs, with TTA) on other labelled chips."""
     from .atomic import write_json
     from .data import data_kind
     from .eval.score import score
-    from .run.run import Run
+    from .run.predict import load_ensemble
 
-    run = Run.resume(args.run_dir, progress=not args.quiet)
-    model = run.final_model()
+    model, runs = load_ensemble(args.run_dirs, args.tta, progress=not args.quiet)
+    run = runs[0]  # runs agree on classes and chip size; shot groups follow the first run's counts
     names = run.data.train.class_names
     kind, path = data_kind(args.data)
     chips = kind.test_chips(path, run.cfg.data.size)
@@ -154,7 +154,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     chips = chips.relabel(names)
     m, _ = score(model, chips, run.context(), train_counts=run.data.train.class_counts().tolist(),
                    shots=run.cfg.shots)
-    res = {"run": str(args.run_dir), "data": args.data, "n": len(chips), **m.to_json()}
+    res = {"run": str(args.run_dirs[0]), "runs": [str(d) for d in args.run_dirs], "tta": args.tta or "",
+           "data": args.data, "n": len(chips), **m.to_json()}
     _print(table([[args.data, fmt(res["top1"]), fmt(res["balanced"]), fmt(res["macro_f1"], pct=False),
                    fmt(res["ece"], pct=False)]], ["data", "top-1", "balanced", "macro-F1", "ECE"]))
     _print(table([[n, fmt(a)] for n, a in res["per_class"].items()], ["class", "accuracy"]))
@@ -168,7 +169,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Predict classes of (unlabelled) chips; write image_id,class_id as the MAVOC server took it."""
     from .run.predict import predict_csv
 
-    path, n = predict_csv(args.run_dir, args.data, args.out, progress=not args.quiet)
+    path, n = predict_csv(args.run_dirs, args.data, args.out, tta=args.tta, progress=not args.quiet)
     _print(f"wrote {n} predictions to {path}")
     return 0
 
@@ -266,15 +267,21 @@ def build_parser() -> argparse.ArgumentParser:
     common(r)
     r.set_defaults(func=cmd_run)
 
-    e = sub.add_parser("eval", help="score a finished run on labelled chips")
-    e.add_argument("run_dir")
+    def ensemble_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                        help="finished run(s); several (e.g. seeds) average their softmax, and must share classes")
+        sp.add_argument("--tta", metavar="VIEWS",
+                        help="test-time augmentation, softmax averaged over views: flip, shift or flip,shift")
+
+    e = sub.add_parser("eval", help="score a finished run (or an ensemble of runs) on labelled chips")
+    ensemble_args(e)
     e.add_argument("--data", required=True, help="labelled chips, KIND:PATH")
     e.add_argument("--out", help="write the metrics to this JSON file")
     common(e)
     e.set_defaults(func=cmd_eval)
 
     pr = sub.add_parser("predict", help="predict chips; CSV image_id,class_id (MAVOC format)")
-    pr.add_argument("run_dir")
+    ensemble_args(pr)
     pr.add_argument("--data", required=True, help="chips to predict, e.g. mavoc_test:PATH")
     pr.add_argument("--out", required=True, help="CSV file to write")
     common(pr)

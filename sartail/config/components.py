@@ -109,6 +109,10 @@ class AugmentConfig:
         rot90: rotation by a random multiple of 90 degrees.
         speckle: multiplicative gamma speckle with this many looks (0 = off).
         mixup: mixup alpha (0 = off); applied by the training loop, which mixes the labels too.
+        cutmix: CutMix alpha (0 = off; Yun et al. 2019): one box of the batch is replaced by the
+            same box of a shuffled copy; the loop weights the two labels by the exact areas.
+        cutmix_center: the box centre is drawn uniformly within this central fraction of each
+            side: 1 = anywhere (Yun et al.), smaller = a central CutMix (0 = always centred).
     """
 
     crop: int = 4
@@ -116,6 +120,8 @@ class AugmentConfig:
     rot90: bool = False
     speckle: float = 0.0
     mixup: float = 0.0
+    cutmix: float = 0.0
+    cutmix_center: float = 1.0
 
     def __post_init__(self) -> None:
         if self.crop < 0:
@@ -124,6 +130,12 @@ class AugmentConfig:
             raise ConfigError(f"augment.speckle must be >= 0 looks, got {self.speckle}")
         if self.mixup < 0:
             raise ConfigError(f"augment.mixup must be >= 0, got {self.mixup}")
+        if self.cutmix < 0:
+            raise ConfigError(f"augment.cutmix must be >= 0, got {self.cutmix}")
+        if not 0 <= self.cutmix_center <= 1:
+            raise ConfigError(f"augment.cutmix_center must lie in [0, 1], got {self.cutmix_center}")
+        if self.mixup > 0 and self.cutmix > 0:
+            raise ConfigError("augment.mixup and augment.cutmix are both on; a batch is mixed one way: set one to 0")
 
 
 @dataclass(frozen=True)

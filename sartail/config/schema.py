@@ -51,6 +51,26 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class MaxNormConfig:
+    """MaxNorm on the head (Alshammari et al. 2022): after every optimizer step, each class's
+    weight row longer than a radius is scaled back onto it (projected gradient descent).
+
+    Attributes:
+        thresh: 0 = off. With ``relative`` (the authors' code), the radius is
+            ``min + thresh * (max - min)`` of the head's row norms when the stage starts;
+            otherwise ``thresh`` is the radius itself.
+        relative: see ``thresh``.
+    """
+
+    thresh: float = 0.0
+    relative: bool = True
+
+    def __post_init__(self) -> None:
+        if self.thresh < 0:
+            raise ConfigError(f"max_norm.thresh must be >= 0, got {self.thresh}")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """One stage: what data it sees, how it samples, what trains, with which loss and optimizer.
 
@@ -68,6 +88,9 @@ class StageConfig:
         tau_grid: after training, pick the tau-normalisation of the head from these values by
             validation balanced accuracy (empty: no tau-norm).
         select: ``last`` epoch, or the ``best`` epoch by validation balanced accuracy.
+        ema: decay of an exponential moving average of the weights, updated after every step
+            (0 = off); the average is what the stage validates, selects and ends with.
+        max_norm: cap the head's per-class weight norms after every step (weight balancing).
     """
 
     name: str
@@ -83,6 +106,8 @@ class StageConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     tau_grid: tuple[float, ...] = ()
     select: str = "last"
+    ema: float = 0.0
+    max_norm: MaxNormConfig = field(default_factory=MaxNormConfig)
     batch_size: int | None = None
     description: str = ""
 
@@ -103,6 +128,10 @@ class StageConfig:
             raise ConfigError(f"stage {self.name!r} has 0 epochs and no tau_grid: it would do nothing")
         if any(t < 0 for t in self.tau_grid):
             raise ConfigError(f"stages.{self.name}.tau_grid values must be >= 0")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"stages.{self.name}.ema must lie in [0, 1), got {self.ema}")
+        if self.max_norm.thresh > 0 and self.train == "scales":
+            raise ConfigError(f"stages.{self.name}: max_norm caps head weights, which a 'scales' stage does not train")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"stages.{self.name}.batch_size must be >= 1")
 

@@ -98,3 +98,52 @@ def mixup(x: torch.Tensor, alpha: float, g: torch.Generator) -> tuple[torch.Tens
     lam = float(np.random.default_rng(seed).beta(alpha, alpha)) if alpha > 0 else 1.0
     perm = torch.randperm(x.shape[0], generator=g).to(x.device)
     return lam * x + (1 - lam) * x[perm], perm, lam
+
+
+def cutmix_box(h: int, w: int, lam: float, cy: float, cx: float) -> tuple[int, int, int, int]:
+    """Yun et al.'s box ``(y0, y1, x0, x1)``: sides ``sqrt(1 - lam)`` of the chip's, centred at
+    ``(cy, cx)``, clipped to the chip (so its area may be smaller than ``1 - lam``)."""
+    ch, cw = int(h * (1 - lam) ** 0.5), int(w * (1 - lam) ** 0.5)
+    cy_i, cx_i = int(cy), int(cx)
+    return (min(max(cy_i - ch // 2, 0), h), min(max(cy_i + ch // 2, 0), h),
+            min(max(cx_i - cw // 2, 0), w), min(max(cx_i + cw // 2, 0), w))
+
+
+def paste_box(x: torch.Tensor, perm: torch.Tensor, box: tuple[int, int, int, int]) -> tuple[torch.Tensor, float]:
+    """``x`` with ``box`` taken from ``x[perm]``; returns it and ``lam``, the exact share of
+    each chip's pixels still its own (the weight of its own label)."""
+    y0, y1, x0, x1 = box
+    out = x.clone()
+    out[..., y0:y1, x0:x1] = x[..., y0:y1, x0:x1][perm]
+    return out, 1.0 - (y1 - y0) * (x1 - x0) / (x.shape[-2] * x.shape[-1])
+
+
+def cutmix(x: torch.Tensor, alpha: float, g: torch.Generator,
+           center: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """CutMix the batch with a shuffled copy of itself. Returns ``(mixed, permutation, lam)``.
+
+    One box for the batch, as Yun et al.: its area share ``1 - lam0`` with ``lam0`` from
+    Beta(alpha, alpha) (a NumPy generator seeded from ``g``), its centre uniform in the central
+    ``center`` fraction of each side. The returned ``lam`` is recomputed from the clipped box.
+    """
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+    lam0 = float(np.random.default_rng(seed).beta(alpha, alpha))
+    perm = torch.randperm(x.shape[0], generator=g).to(x.device)
+    u = torch.rand(2, generator=g).tolist()
+    h, w = x.shape[-2:]
+    cy, cx = h / 2 + (u[0] - 0.5) * center * h, w / 2 + (u[1] - 0.5) * center * w
+    mixed, lam = paste_box(x, perm, cutmix_box(h, w, lam0, cy, cx))
+    return mixed, perm, lam
+
+
+def mix_batch(x: torch.Tensor, cfg: AugmentConfig,
+              g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float] | None:
+    """Mixup or CutMix as ``cfg`` asks: ``(mixed, permutation, lam)``, or ``None`` if neither is on.
+
+    The loss is then ``lam * loss(y) + (1 - lam) * loss(y[permutation])``.
+    """
+    if cfg.mixup > 0:
+        return mixup(x, cfg.mixup, g)
+    if cfg.cutmix > 0:
+        return cutmix(x, cfg.cutmix, g, cfg.cutmix_center)
+    return None

@@ -1,13 +1,14 @@
 """The one training loop, shared by every stage and recipe (evaluation: :mod:`sartail.eval.predict`).
 
 A stage is data (:class:`~sartail.config.StageConfig`): which classes it sees, its
-sampler, which parameters train, its loss, optimizer, schedule, augmentation and epochs.
+sampler, which parameters train, its loss, optimizer, schedule, augmentation (mixup, CutMix),
+epochs, a MaxNorm cap on the head's rows and an average of the weights (EMA).
 :func:`fit_stage` turns that data into training; nothing here knows which recipe it serves.
 
 Reproducibility: every epoch draws its chips and its augmentation from generators seeded by
 ``(seed, stage, epoch)``, and a checkpoint keeps the augmentation generator's state, so a
 run resumed from any checkpoint (end of an epoch, or mid-epoch) repeats the same steps bit
-for bit on the CPU.
+for bit on the CPU (the weight average and the MaxNorm radius are in the checkpoint too).
 """
 from __future__ import annotations
 
@@ -25,14 +26,15 @@ from tqdm.auto import tqdm
 
 from .. import distributed as D
 from ..config import ShotGroups, StageConfig
-from ..data.augment import augment_batch, mixup
+from ..data.augment import augment_batch, mix_batch
 from ..data.chipset import ChipSet
 from ..errors import NonFiniteLossError, StopRequested
 from ..eval.metrics import evaluate_logits
 from ..eval.predict import predict_logits
 from ..models import Classifier
 from .callbacks import Callback
-from .heads import set_train_mode, trainable_parameters
+from .ema import WeightEMA
+from .heads import clip_row_norms, max_norm_radius, set_train_mode, trainable_parameters
 from .losses import Loss
 from .result import StageResult
 from .samplers import EpochSampler, plan_batches
@@ -120,6 +122,10 @@ def fit_stage(
     net: nn.Module = model
     if ctx.dist.enabled:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    ema = WeightEMA(model, stage.ema) if stage.ema > 0 else None
+    scored = ema.model if ema is not None else model  # what is validated, selected and kept
+    radius = max_norm_radius(model.head, stage.max_norm.thresh, stage.max_norm.relative) \
+        if stage.max_norm.thresh > 0 else None
     images = train.images.to(device)  # the shared pixel storage, moved once (a no-op on the CPU)
     rows = train.rows.to(device)
     labels = train.labels.to(device)
@@ -139,6 +145,9 @@ def fit_stage(
         partial = list(resume["partial"])
         aug_state = resume["aug_rng"]
         torch.set_rng_state(resume["torch_rng"])
+        if ema is not None:
+            ema.load_state_dict(resume["ema"])
+        radius = resume.get("max_norm_radius", radius)
     for cb in ctx.callbacks:
         cb.on_stage_start(stage, {"index": index, "steps_per_epoch": steps_per_epoch, "epochs": stage.epochs,
                                   "start_epoch": start_epoch, "chips": len(train), "classes": list(train.class_names)})
@@ -156,6 +165,8 @@ def fit_stage(
             "partial": list(partial),
             "aug_rng": aug_g.get_state() if aug_g is not None else None,
             "torch_rng": torch.get_rng_state(),
+            "ema": ema.state_dict() if ema is not None else None,
+            "max_norm_radius": radius,
         }
 
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch + start_step, desc=f"stage {stage.name}",
@@ -191,8 +202,9 @@ def fit_stage(
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with ctx.autocast:
-                    if stage.augment.mixup > 0:
-                        x, perm, lam = mixup(x, stage.augment.mixup, aug_g)
+                    mixed = mix_batch(x, stage.augment, aug_g)
+                    if mixed is not None:
+                        x, perm, lam = mixed
                         logits = net(x)
                         loss = lam * loss_fn(logits, y) + (1 - lam) * loss_fn(logits, y[perm])
                     else:
@@ -207,6 +219,10 @@ def fit_stage(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if radius is not None:
+                    clip_row_norms(model.head, radius)
+                if ema is not None:
+                    ema.update(model)
                 partial[0] += loss_value * y.numel()
                 partial[1] += float((logits.detach().argmax(1) == y).sum())
                 partial[2] += y.numel()
@@ -231,12 +247,12 @@ def fit_stage(
                 "train_seen": int(sums[2]),
             }
             if val is not None and len(val):
-                vm = evaluate(model, val, ctx)
+                vm = evaluate(scored, val, ctx)
                 record.update(val_top1=vm["top1"], val_balanced=vm["balanced"], val_loss=vm.get("loss"))
                 score = vm["balanced"]
                 if stage.select == "best" and score > best_score:
                     best_score, best_epoch = score, epoch + 1
-                    best_state = copy.deepcopy(model.state_dict())
+                    best_state = copy.deepcopy(scored.state_dict())
             history.append(record)
             partial = [0.0, 0.0, 0.0]
             if ctx.dist.is_main:
@@ -249,6 +265,8 @@ def fit_stage(
                 cb.on_epoch_end(record)
     finally:
         bar.close()
+    if ema is not None:
+        model.load_state_dict(ema.model.state_dict())
     if stage.select == "best" and best_state is not None:
         model.load_state_dict(best_state)
     tau = None

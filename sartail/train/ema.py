@@ -1,0 +1,47 @@
+"""An exponential moving average (EMA) of a model's weights, kept beside the model a stage trains.
+
+After every optimizer step each parameter of the average moves towards the model's,
+``avg += (1 - d) * (p - avg)``, with ``d = min(decay, (1 + n) / (10 + n))`` at the ``n``-th
+update (the warm-up of TensorFlow's ``ExponentialMovingAverage``, so that a short stage is not
+averaged into its initial weights). Buffers (BatchNorm statistics) are copied, not averaged.
+A parameter the stage does not train stays bit for bit what it was.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class WeightEMA:
+    """The average of ``model``'s weights (``self.model``, a copy of it), updated by :meth:`update`."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = float(decay)
+        self.model = copy.deepcopy(model)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.updates = 0
+
+    def rate(self) -> float:
+        """The decay of the next update."""
+        n = self.updates + 1
+        return min(self.decay, (1 + n) / (10 + n))
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        d = self.rate()
+        self.updates += 1
+        for avg, p in zip(self.model.parameters(), model.parameters()):
+            avg.lerp_(p.detach(), 1.0 - d)  # exact when avg == p: untrained weights never drift
+        for avg, b in zip(self.model.buffers(), model.buffers()):
+            avg.copy_(b)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": copy.deepcopy(self.model.state_dict()), "updates": self.updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.updates = int(state["updates"])
