@@ -6,7 +6,7 @@ from sartail.config import apply_overrides, load_config, parse_override, recipe_
 from sartail.errors import ConfigError
 
 EXPECTED = {"three_stage", "ce", "crt", "lws", "tau_norm", "ldam_drw", "logit_adjust", "focal", "two_stage",
-            "three_stage_head3", "mislas"}
+            "three_stage_head3", "mislas", "weight_balancing", "cutmix", "ema"}
 
 
 def test_every_issued_recipe_is_shipped_and_valid():

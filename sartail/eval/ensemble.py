@@ -53,7 +53,8 @@ def views(x: torch.Tensor, tta: Sequence[str]) -> list[torch.Tensor]:
 
 
 class Ensemble(nn.Module):
-    """Models (same classes, same order) averaged in probability over the views ``tta``."""
+    """Models (same classes, same order) averaged in probability: over the views ``tta`` per
+    model, then over the models (each model weighs the same)."""
 
     def __init__(self, models: Sequence[nn.Module], tta: str | Sequence[str] | None = ()) -> None:
         super().__init__()
@@ -67,8 +68,9 @@ class Ensemble(nn.Module):
         return self.members[0].head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = [model(v).float().softmax(1) for model in self.members for v in views(x, self.tta)]
-        return (torch.stack(probs).sum(0) / len(probs)).clamp_min(torch.finfo(torch.float32).tiny).log()
+        per_model = [torch.stack([model(v).float().softmax(1) for v in views(x, self.tta)]).mean(0)
+                     for model in self.members]
+        return torch.stack(per_model).mean(0).clamp_min(torch.finfo(torch.float32).tiny).log()
 
 
 def ensemble(models: Sequence[nn.Module], tta: str | Sequence[str] | None = ()) -> nn.Module:
