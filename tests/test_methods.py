@@ -2,9 +2,9 @@
 CutMix, an EMA of the weights, test-time augmentation and seed ensembles."""
 import pytest
 import torch
+from engine_helpers import TINY, Recorder
 from torch import nn
 
-from engine_helpers import TINY, Recorder
 from sartail import Run
 from sartail.config import AugmentConfig, load_config
 from sartail.data.augment import cutmix, cutmix_box, mix_batch, paste_box
@@ -244,7 +244,7 @@ def test_predict_and_eval_of_an_ensemble(two_runs, tmp_path, capsys):
     assert main(["eval", str(a), str(a), "--tta", "flip", "--data", data, "--out", str(two), "--quiet"]) == 0
     r1, r2 = json.loads(one.read_text()), json.loads(two.read_text())
     assert r2["runs"] == [str(a), str(a)] and r2["tta"] == "flip" and r2["n"] == r1["n"] == 50
-    model, runs = load_ensemble([a, a], "flip", progress=False)
+    model, _ = load_ensemble([a, a], "flip", progress=False)
     assert isinstance(model, Ensemble) and len(model.members) == 2 and model.tta == ("flip",)
 
 

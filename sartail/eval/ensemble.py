@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, suggest
+from ..models import Classifier, Head
 
 TTA_VIEWS = ("flip", "shift")
 #: Pixels of the ``shift`` views.
@@ -56,7 +57,7 @@ class Ensemble(nn.Module):
     """Models (same classes, same order) averaged in probability: over the views ``tta`` per
     model, then over the models (each model weighs the same)."""
 
-    def __init__(self, models: Sequence[nn.Module], tta: str | Sequence[str] | None = ()) -> None:
+    def __init__(self, models: Sequence[Classifier], tta: str | Sequence[str] | None = ()) -> None:
         super().__init__()
         if not models:
             raise ValueError("an ensemble needs at least one model")
@@ -64,8 +65,9 @@ class Ensemble(nn.Module):
         self.tta = parse_tta(tta)
 
     @property
-    def head(self) -> nn.Module:
-        return self.members[0].head
+    def head(self) -> Head:
+        """The first model's head: its classes are every member's."""
+        return self.members[0].head  # type: ignore[return-value]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         per_model = [torch.stack([model(v).float().softmax(1) for v in views(x, self.tta)]).mean(0)
@@ -73,7 +75,7 @@ class Ensemble(nn.Module):
         return torch.stack(per_model).mean(0).clamp_min(torch.finfo(torch.float32).tiny).log()
 
 
-def ensemble(models: Sequence[nn.Module], tta: str | Sequence[str] | None = ()) -> nn.Module:
+def ensemble(models: Sequence[Classifier], tta: str | Sequence[str] | None = ()) -> Classifier | Ensemble:
     """The one model itself when there is one and no TTA (its logits unchanged), else an :class:`Ensemble`."""
     if len(models) == 1 and not parse_tta(tta):
         return models[0]

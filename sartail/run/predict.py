@@ -10,12 +10,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from torch import nn
-
 from ..data import data_kind, load
 from ..errors import ConfigError
-from ..eval.ensemble import ensemble, parse_tta
+from ..eval.ensemble import Ensemble, ensemble, parse_tta
 from ..eval.predict import predict_logits
+from ..models import Classifier
 from .run import Run
 
 _MAVOC_ID = re.compile(r"(?:SAR|EO)_(\d+)\.png$", re.IGNORECASE)
@@ -29,14 +28,14 @@ def image_id(chip_id: str) -> str:
     return m.group(1) if m else chip_id
 
 
-def final_classes(run: Run, model: nn.Module) -> list[tuple[int, str]]:
+def final_classes(run: Run, model: Classifier) -> list[tuple[int, str]]:
     """``(class id, name)`` of each class a run's final model predicts, in the order of its head's rows."""
     names = run.data.train.class_names
     return [(c, names[c]) for c in model.head.class_ids.tolist()]
 
 
 def load_ensemble(run_dirs: RunDirs, tta: str | Sequence[str] | None = (), *,
-                  progress: bool = True) -> tuple[nn.Module, list[Run]]:
+                  progress: bool = True) -> tuple[Classifier | Ensemble, list[Run]]:
     """The final models of ``run_dirs`` as one model (averaged softmax over runs and TTA views), and the runs.
 
     Raises :class:`~sartail.errors.ConfigError` naming the runs when they predict other classes,

@@ -9,18 +9,21 @@ A parameter the stage does not train stays bit for bit what it was.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 from torch import nn
 
 
-class WeightEMA:
+M = TypeVar("M", bound=nn.Module)
+
+
+class WeightEMA(Generic[M]):
     """The average of ``model``'s weights (``self.model``, a copy of it), updated by :meth:`update`."""
 
-    def __init__(self, model: nn.Module, decay: float) -> None:
+    def __init__(self, model: M, decay: float) -> None:
         self.decay = float(decay)
-        self.model = copy.deepcopy(model)
+        self.model: M = copy.deepcopy(model)
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.updates = 0
