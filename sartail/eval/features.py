@@ -6,7 +6,8 @@ gradients, in batches) and keeps both the features and the logits. :func:`compar
 takes the features of the same chips after several stages and gives a :class:`FeatureViews`:
 
 - a 2-D layout per stage and method, made comparable across stages: PCA is fitted *once*, on
-  the features of all stages pooled, so every stage is drawn in the same projection; t-SNE
+  the features of all stages pooled (each centred and scaled to unit spread), so every stage
+  is drawn in the same projection; t-SNE
   (scikit-learn) and UMAP (``umap-learn``, optional) start every stage from that shared PCA
   layout with the same seed, and each stage's layout is then rotated (no scaling) onto the
   first stage's (orthogonal Procrustes), since t-SNE and UMAP layouts have no orientation;
@@ -324,8 +325,8 @@ def embed_stages(features: Mapping[str, torch.Tensor | np.ndarray], method: str 
                  perplexity: float = 30.0, neighbours: int = 15) -> dict[str, np.ndarray]:
     """A 2-D layout ``[N, 2]`` (``float64``) of each stage's features of the same ``N`` chips.
 
-    ``pca``: one PCA fitted on all stages' features pooled (the same projection for every
-    stage, centred on the pooled mean). ``tsne`` / ``umap``: fitted per stage with ``seed``,
+    ``pca``: one PCA fitted on all stages' features pooled, each stage centred and scaled to
+    unit RMS spread first (the same projection for every stage; no stage's scale dominates). ``tsne`` / ``umap``: fitted per stage with ``seed``,
     initialised from the shared PCA layout, then rotated onto the first stage's layout.
     The same inputs and ``seed`` give bit-identical layouts.
     """
@@ -341,6 +342,9 @@ def embed_stages(features: Mapping[str, torch.Tensor | np.ndarray], method: str 
         raise ValueError(f"a 2-D layout needs at least 3 chips, got {n}")
     from sklearn.decomposition import PCA
 
+    # every stage centred and scaled to unit RMS spread first, so that no stage's feature scale dominates the fit
+    mats = {s: (m - m.mean(0)) / max(float(np.sqrt(((m - m.mean(0)) ** 2).sum(1).mean())), 1e-12)
+            for s, m in mats.items()}
     pooled = np.concatenate(list(mats.values()))
     pca = PCA(n_components=2, svd_solver="full").fit(pooled)
     comps = pca.components_.copy()

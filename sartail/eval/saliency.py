@@ -8,6 +8,7 @@ and it has both methods used here behind one interface:
   feature map (for SARNet the output of its last convolution block, 1/16 of the chip size),
   positive part only, upsampled bilinearly to the chip;
 - ``occlusion``: the gradient-free check (:class:`captum.attr.Occlusion`): a square window
+  (a sixth of the chip, half a window apart: coarse, so a few hundred chips take seconds)
   slides over the chip, replaced by the chip's median (the clutter level, so that the window
   looks like neither a return nor a shadow), and each pixel gets the mean drop of the target
   logit over the windows that cover it.
@@ -188,14 +189,15 @@ def occlusion_maps(model: nn.Module, x: torch.Tensor, rows: torch.Tensor, *, win
                    stride: int | None = None) -> torch.Tensor:
     """Occlusion maps ``[B, H, W]``: the drop of each row's logit when a window covers a pixel.
 
-    ``window`` defaults to a seventh of the chip size, ``stride`` to half the window (a 13 x 13
-    grid of windows on a 56 px chip); the window is filled with each chip's median.
+    ``window`` defaults to a sixth of the chip size, ``stride`` to half the window (a 10 x 10
+    grid of windows on a 56 px chip: 100 forward passes per chip); the window is filled with
+    each chip's median.
     """
     from captum.attr import Occlusion
 
     h = int(x.shape[-1])
-    window = window or max(2, round(h / 7))
-    stride = stride or max(1, window // 2)
+    window = window or max(2, h // 6)
+    stride = stride or max(1, (window + 1) // 2)
     if window > h or stride < 1:
         raise ConfigError(f"occlusion window {window} / stride {stride} do not fit a {h} px chip")
     base = x.flatten(1).median(1).values.view(-1, 1, 1, 1).expand_as(x).contiguous()
@@ -303,18 +305,27 @@ class ClutterCheck:
         return None if not a or s is None else s / a
 
     def summary(self) -> str:
-        """One sentence per method answering "does my model look at the clutter?"."""
+        """One line per method answering "does my model look at the clutter?".
+
+        The shares are set against the regions' shares of the area: a map spread evenly over
+        the chip puts as much on each region as its area, so the target drawing ``k`` times
+        its area share is what says the model looks at it.
+        """
         lines = []
+        a = self.overall_area
         for m in self.methods:
-            o, a = self.overall[m], self.overall_area
-            if o["clutter"] is None:
+            o = self.overall[m]
+            if o["clutter"] is None or not a["target"]:
                 lines.append(f"{m}: no positive attribution on any chip")
                 continue
-            ratio = self.clutter_ratio(m)
-            verdict = ("mostly on the clutter" if o["clutter"] > 0.5 else "mostly on the target and its shadow")
-            lines.append(f"{m}: {100 * o['target']:.0f}% of the attribution on the target, {100 * o['shadow']:.0f}% "
-                         f"on its shadow, {100 * o['clutter']:.0f}% on the clutter, which covers "
-                         f"{100 * a['clutter']:.0f}% of the chip (x{ratio:.2f} its area share): {verdict}")
+            lift = o["target"] / a["target"]
+            shadow = f" (its shadow {100 * o['shadow']:.0f}%, area {100 * a['shadow']:.0f}%)" if a["shadow"] else ""
+            verdict = ("it looks at the target" if lift >= 2 else
+                       "it hardly prefers the target to the clutter" if lift >= 1.25 else
+                       "it looks at the clutter as much as at the target")
+            lines.append(f"{m}: {100 * o['target']:.0f}% of the positive attribution on the target, which covers "
+                         f"{100 * a['target']:.0f}% of the chip (x{lift:.1f}){shadow}, {100 * o['clutter']:.0f}% on "
+                         f"the clutter ({100 * a['clutter']:.0f}% of the chip): {verdict}")
         return "\n".join(lines)
 
     def rows(self) -> list[dict[str, Any]]:
