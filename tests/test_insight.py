@@ -278,6 +278,7 @@ def test_saliency_clutter_and_gallery_figures(corner_model):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     from engine_helpers import TINY
+
     from sartail import Run, load_config
 
     run = Run.create(load_config("crt", TINY), tmp_path_factory.mktemp("insight") / "run", progress=False)

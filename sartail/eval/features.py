@@ -433,7 +433,7 @@ class FeatureViews:
 
 def compare_stages(features: Mapping[str, torch.Tensor | np.ndarray], labels: torch.Tensor | np.ndarray,
                    class_names: Sequence[str], *, train_counts: Sequence[int] | None = None,
-                   groups: ShotGroups = ShotGroups(), methods: Sequence[str] = ("pca",), seed: int = 0, k: int = 5,
+                   groups: ShotGroups | None = None, methods: Sequence[str] = ("pca",), seed: int = 0, k: int = 5,
                    synthetic: bool = False, chip_ids: Sequence[str] = (), perplexity: float = 30.0) -> FeatureViews:
     """Layouts (one per method and stage) and scores of each stage's features of the same chips.
 
@@ -443,6 +443,7 @@ def compare_stages(features: Mapping[str, torch.Tensor | np.ndarray], labels: to
     for m in methods:
         _check_method(m)
     y = np.asarray(torch.as_tensor(np.asarray(labels)).long().reshape(-1))
+    groups = groups or ShotGroups()
     shots = tuple(groups.assign(train_counts)) if train_counts is not None else ("many",) * len(class_names)
     scores = {s: feature_scores(f, y, class_names, shots, k=k, stage=s) for s, f in features.items()}
     lays = {m: embed_stages(features, m, seed=seed, perplexity=perplexity) for m in methods}
@@ -451,6 +452,19 @@ def compare_stages(features: Mapping[str, torch.Tensor | np.ndarray], labels: to
                         layouts=lays, scores=scores, seed=seed, synthetic=synthetic, chip_ids=tuple(chip_ids))
 
 
-__all__ = ["METHODS", "Outputs", "model_outputs", "extract_features", "sample_chips", "class_scatter", "scatter_ratio",
-           "knn_predictions", "FeatureScores", "feature_scores", "umap_available", "embed_stages", "FeatureViews",
-           "compare_stages"]
+__all__ = [
+    "METHODS",
+    "FeatureScores",
+    "FeatureViews",
+    "Outputs",
+    "class_scatter",
+    "compare_stages",
+    "embed_stages",
+    "extract_features",
+    "feature_scores",
+    "knn_predictions",
+    "model_outputs",
+    "sample_chips",
+    "scatter_ratio",
+    "umap_available",
+]

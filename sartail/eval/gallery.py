@@ -181,4 +181,4 @@ def error_gallery(model: nn.Module, chips: ChipSet, cls: int | str | None = None
                                 max_errors=max_errors, examples=examples, stage=stage)
 
 
-__all__ = ["Prediction", "ErrorGallery", "pick_tail_class", "gallery_from_outputs", "error_gallery"]
+__all__ = ["ErrorGallery", "Prediction", "error_gallery", "gallery_from_outputs", "pick_tail_class"]

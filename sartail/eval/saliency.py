@@ -80,7 +80,7 @@ def segment_chip(chip: np.ndarray | torch.Tensor, *, target_percentile: float = 
     keep = np.flatnonzero(sizes >= 0.2 * sizes.max()) + 1
     target = np.isin(lab, keep)
     target = ndi.binary_fill_holes(ndi.binary_closing(target, structure=cross, iterations=1)) & valid
-    r = max(1, int(round(reach * max(a.shape))))
+    r = max(1, round(reach * max(a.shape)))
     near = ndi.distance_transform_edt(~target) <= r
     # a shadow is dark against the clutter level, not only against the chip's other pixels
     cut = min(np.percentile(s[valid], shadow_percentile), shadow_ratio * np.median(s[valid]))
@@ -378,7 +378,6 @@ def clutter_check(model: nn.Module, chips: ChipSet, *, methods: Sequence[str] = 
     """
     if not len(chips):
         raise ValueError("no chips to check")
-    h, w = chips.chip_size
     px = chips.pixels().numpy()[:, 0]
     segs = np.stack([segment_chip(c) for c in px])
     atts = {m: attribute(model, chips, m, target=target, batch_size=batch_size, window=window, stride=stride,
@@ -396,5 +395,17 @@ def clutter_check(model: nn.Module, chips: ChipSet, *, methods: Sequence[str] = 
                         target=target, synthetic=bool(chips.synthetic), attributions=atts)
 
 
-__all__ = ["REGIONS", "METHODS", "segment_chip", "region_areas", "region_shares", "gradcam_layer", "gradcam_maps",
-           "occlusion_maps", "Attributions", "attribute", "ClutterCheck", "clutter_check"]
+__all__ = [
+    "METHODS",
+    "REGIONS",
+    "Attributions",
+    "ClutterCheck",
+    "attribute",
+    "clutter_check",
+    "gradcam_layer",
+    "gradcam_maps",
+    "occlusion_maps",
+    "region_areas",
+    "region_shares",
+    "segment_chip",
+]

@@ -25,8 +25,8 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import PercentFormatter
 
 from sartail.data.chipset import ChipSet
 from sartail.errors import RunError
@@ -457,7 +457,7 @@ def saliency_report(run: Any, stages: str | Sequence[str] | None = None, chips: 
 
 
 def _seen_mask(chips: ChipSet, model: Any) -> np.ndarray:
-    head = set(int(c) for c in model.head.class_ids.tolist())
+    head = {int(c) for c in model.head.class_ids.tolist()}
     return np.array([chips.class_ids[int(c)] in head for c in chips.labels.tolist()], dtype=bool)
 
 
@@ -505,5 +505,16 @@ def error_gallery(run: Any, stage: str | None = None, cls: int | str | None = No
     return Insight(gallery_figure(gal, examples=examples), gal)
 
 
-__all__ = ["feature_figure", "saliency_figure", "clutter_figure", "gallery_figure", "Insight", "stage_model",
-           "feature_views", "pick_chips", "saliency_report", "clutter_report", "error_gallery"]
+__all__ = [
+    "Insight",
+    "clutter_figure",
+    "clutter_report",
+    "error_gallery",
+    "feature_figure",
+    "feature_views",
+    "gallery_figure",
+    "pick_chips",
+    "saliency_figure",
+    "saliency_report",
+    "stage_model",
+]
