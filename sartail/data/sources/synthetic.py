@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import DataError
-from ._memory import release_free_memory
-from .chipset import ChipSet, GeneratedIds
-from .loaders import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
+from ...errors import DataError
+from .._memory import release_free_memory
+from ..chipset import ChipSet, GeneratedIds
+from ..classes import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
 
 #: The default scale of the embedded training set (about 4,400 chips; class 9 keeps 9).
 DEFAULT_SCALE = 0.015
