@@ -11,8 +11,8 @@ from sartail.eval import features as F
 from sartail.eval import gallery as G
 from sartail.eval import saliency as S
 from sartail.models import ModelConfig, build_model
-from sartail.plots import is_marked_synthetic
 from sartail.report import insight as I
+from sartail.report.figures import is_marked_synthetic
 
 LONG = "flatbed truck w/ trailer"
 

@@ -14,7 +14,7 @@ takes the features of the same chips after several stages and gives a :class:`Fe
 - numbers computed in the full feature space, not in the picture: the ratio of between-class
   to within-class scatter (:func:`scatter_ratio`, a Fisher criterion) and leave-one-out k-NN
   accuracy (:func:`knn_predictions`), each overall and per class group (many / medium / few
-  training chips, :class:`sartail.metrics.ShotGroups`).
+  training chips, :class:`sartail.config.components.ShotGroups`).
 
 >>> import torch
 >>> x = torch.tensor([[0.0, 0], [0, 1], [10, 0], [10, 1]])
@@ -36,9 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from sartail.config.components import ShotGroups
 from sartail.data.chipset import ChipSet
 from sartail.errors import ConfigError
-from sartail.metrics import ShotGroups
 
 METHODS = ("pca", "tsne", "umap")
 GROUPS = ("many", "medium", "few")
