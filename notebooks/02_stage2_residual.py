@@ -76,7 +76,7 @@ picker.removed, picker.residual
 nb.publish(plots.chip_gallery(picker.residual, per_class=4, seed=SEED, title="The residual set"), "residual_gallery", P)
 
 # %%
-nb.sweep_button(picker, P)  # "add to sweep": notebook 06 also sweeps the picker's current choice
+nb.sweep_button(picker, RUN_DIR)  # "add to sweep": notebook 06 also sweeps the picker's current choice
 
 # %% [markdown]
 # ## Train stage 2

@@ -53,8 +53,6 @@ RUN_DIR = "runs"          # runs go to RUN_DIR/removal/<set>/seed-<seed>
 FIGURES = ""              # a folder: every figure is also saved there as PNG, SVG and PDF
 
 # %%
-import pandas as pd
-
 from sartail.report import figures as plots
 from sartail.ui import notebook as nb
 
@@ -65,13 +63,13 @@ P
 # Sets sent from notebook 02 (`add to sweep`), swept too:
 
 # %%
-nb.sweep_choices(P)
+nb.sweep_choices(RUN_DIR)
 
 # %%
-sweep = nb.removal_sweep(P, seeds=SEEDS)
+sweep = nb.removal_sweep(P, seeds=SEEDS, shares=SHARES, tops=TOPS)
 
 # %%
-pd.DataFrame(plots.removal_table(sweep)).set_index("removed")
+nb.removal_table(sweep)
 
 # %%
 nb.publish(plots.removal_figure(sweep), "removal_sweep", P)

@@ -296,7 +296,7 @@ def test_stage_notebooks_01_02_03_share_one_run(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_06_removal_sweep_takes_sets_from_the_picker(tmp_path, monkeypatch):
     env = {**TINY, "RUN_DIR": str(tmp_path / "runs"), "SEEDS": "[0, 1]", "TOPS": "[]", "SHARES": "[0.5]"}
-    nb.add_to_sweep((0, 3), {"RUN_DIR": str(tmp_path / "runs")})  # what notebook 02's "add to sweep" does
+    nb.add_to_sweep((0, 3), tmp_path / "runs")  # what notebook 02's "add to sweep" does
     book, secs = _execute("06_removal_sweep", tmp_path, env, monkeypatch)
     text = _text(book)
     assert "3 removed sets x 2 seed(s)" in text  # none, {0} = >50%, {0, 3}

@@ -297,12 +297,12 @@ def stage_yaml(run: Run, name: str) -> StageYaml:
 SWEEP_CHOICES = "removal_choices.json"
 
 
-def add_to_sweep(removed: Sequence[int], P: Mapping[str, Any]) -> dict[str, list[int]]:
+def add_to_sweep(removed: Sequence[int], run_dir: str | os.PathLike = "runs") -> dict[str, list[int]]:
     """Add a removed set (e.g. ``picker.removed``) to the sets notebook 06 sweeps; return all added so far."""
     import json
 
-    path = Path(P.get("RUN_DIR", "runs")) / SWEEP_CHOICES
-    chosen = sweep_choices(P)
+    path = Path(run_dir) / SWEEP_CHOICES
+    chosen = sweep_choices(run_dir)
     classes = sorted(int(c) for c in removed)
     chosen["{" + ", ".join(map(str, classes)) + "}"] = classes
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -310,11 +310,11 @@ def add_to_sweep(removed: Sequence[int], P: Mapping[str, Any]) -> dict[str, list
     return chosen
 
 
-def sweep_choices(P: Mapping[str, Any]) -> dict[str, list[int]]:
-    """The removed sets added with :func:`add_to_sweep` (none if there are none)."""
+def sweep_choices(run_dir: str | os.PathLike = "runs") -> dict[str, list[int]]:
+    """The removed sets added with :func:`add_to_sweep` in ``run_dir`` (none if there are none)."""
     import json
 
-    path = Path(P.get("RUN_DIR", "runs")) / SWEEP_CHOICES
+    path = Path(run_dir) / SWEEP_CHOICES
     try:
         data = json.loads(path.read_text()) if path.exists() else {}
     except ValueError as exc:
@@ -324,7 +324,7 @@ def sweep_choices(P: Mapping[str, Any]) -> dict[str, list[int]]:
     return {str(k): [int(c) for c in v] for k, v in data.items()}
 
 
-def sweep_button(picker: Any, P: Mapping[str, Any]) -> Any:
+def sweep_button(picker: Any, run_dir: str | os.PathLike = "runs") -> Any:
     """A button "add to sweep" that sends the picker's current choice to notebook 06's removal sweep."""
     import ipywidgets as W
 
@@ -334,15 +334,16 @@ def sweep_button(picker: Any, P: Mapping[str, Any]) -> Any:
     note.add_class("sartail-sweep-sets")
 
     def add(_: Any) -> None:
-        chosen = add_to_sweep(picker.removed, P)
+        chosen = add_to_sweep(picker.removed, run_dir)
         note.value = "sets for the sweep: " + ", ".join(chosen)
 
     button.on_click(add)
     return W.HBox([button, note])
 
 
-def removal_sweep(P: Mapping[str, Any], *, seeds: Sequence[int] | None = None, quiet: bool = False) -> Any:
-    """Notebook 06: ``three_stage`` over the removed sets (``SHARES``, ``TOPS`` and those added from notebook 02).
+def removal_sweep(P: Mapping[str, Any], *, seeds: Sequence[int] | None = None, shares: Sequence[float] = (0.2,),
+                  tops: Sequence[int] = (2,), quiet: bool = False) -> Any:
+    """Notebook 06: ``three_stage`` over the removed sets (none, {0}, ``shares``, ``tops`` and those added from notebook 02).
 
     Runs live in ``RUN_DIR/removal/<set>/seed-<seed>``; stages the notebooks' ``three_stage``
     run already trained identically are copied from it.
@@ -353,11 +354,18 @@ def removal_sweep(P: Mapping[str, Any], *, seeds: Sequence[int] | None = None, q
     seeds = list(seeds if seeds is not None else P.get("SEEDS", [0, 1]))
     say = None if quiet else (lambda *a: print(*a, flush=True))
     t0 = time.perf_counter()
-    res = sweep_removal(make_config("three_stage", P), seeds, root / "removal", shares=P.get("SHARES", (0.2,)),
-                        tops=P.get("TOPS", (2,)), extra=sweep_choices(P), reuse=[root / "three_stage"], say=say)
+    res = sweep_removal(make_config("three_stage", P), seeds, root / "removal", shares=shares,
+                        tops=tops, extra=sweep_choices(root), reuse=[root / "three_stage"], say=say)
     if say:
         say(f"{len(res.sets)} removed sets x {len(seeds)} seed(s) in {time.perf_counter() - t0:.0f} s")
     return res
+
+
+def removal_table(result: Any) -> Any:
+    """The removal sweep's numbers as a table (a DataFrame, one row per removed set)."""
+    import pandas as pd
+
+    return pd.DataFrame(plots.removal_table(result)).set_index("removed")
 
 
 __all__ = [
@@ -388,6 +396,7 @@ __all__ = [
     "pixel_table",
     "publish",
     "removal_sweep",
+    "removal_table",
     "restart_stage",
     "stage_labels",
     "stage_overrides",
