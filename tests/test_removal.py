@@ -65,6 +65,6 @@ def test_sweep_shares_stage_1_and_draws_intervals(tmp_path):
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["none", "{0}"]
     assert "(sedan)" in ax.get_xticklabels()[1].get_text()
     assert ax.get_xlabel() == "classes removed in stage 2" and "95% t-interval over 2 seeds" in ax.get_title(loc="left")
-    assert [t.get_text() for t in fig.legends[0].get_texts()][0] == "balanced"
+    assert fig.legends[0].get_texts()[0].get_text() == "balanced"
     table = removal_table(res)
     assert table[0]["balanced %"] == pytest.approx(round(100 * b["mean"], 1)) and table[1]["classes"] == "sedan"
