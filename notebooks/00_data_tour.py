@@ -35,8 +35,8 @@
 # %% tags=["parameters"]
 DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "folder:/path"
 TEST = None               # real data only: a labelled test set, e.g. "mstar:/path/to/MSTAR/test"
-SCALE = 0.015             # synthetic only: MAVOC's class counts times SCALE (about 4,400 chips)
-TEST_PER_CLASS = 80       # synthetic only: chips per class of the balanced test set
+SCALE = 0.01              # synthetic only: MAVOC's class counts times SCALE (about 2,900 chips)
+TEST_PER_CLASS = 40       # synthetic only: chips per class of the balanced test set
 SEED = 0
 GALLERY_PER_CLASS = 6     # chips per class in the gallery
 POOL_PER_CLASS = 200      # synthetic only: chips per class of the balanced pool for the builder

@@ -35,11 +35,11 @@ DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "
 TEST = None               # real data only: a labelled test set (default: a stratified quarter of DATA)
 PROFILE = "auto"          # long-tail profile of DATA: "auto" makes balanced sets (MSTAR) exponential
 RATIO = 50.0              # imbalance ratio of that profile
-SCALE = 0.015             # synthetic only: MAVOC's class counts times SCALE (about 4,400 chips)
-TEST_PER_CLASS = 80       # synthetic only: chips per class of the balanced test set
+SCALE = 0.01              # synthetic only: MAVOC's class counts times SCALE (about 2,900 chips)
+TEST_PER_CLASS = 40       # synthetic only: chips per class of the balanced test set
 SEED = 0
 WIDTH = 8                 # channels of the network's first layer (16 in the full recipe)
-ROUGH_EPOCHS = 12
+ROUGH_EPOCHS = 6
 ROUGH_LR = 0.05
 ROUGH_SAMPLER = "instance"
 RUN_DIR = "runs"          # the notebooks share the run RUN_DIR/three_stage
@@ -59,6 +59,9 @@ run = nb.open_run(nb.make_config("three_stage", P), f"{RUN_DIR}/three_stage")
 # ## The stage panel
 # Change the settings, then click **Run**. A stage already trained with the same settings is
 # not trained again; changing them trains it anew (and drops the later stages of the run).
+
+# %%
+nb.stage_yaml(run, "rough")  # a stage is data: its resolved config
 
 # %%
 panel = widgets.StagePanel(run, "rough", epochs=ROUGH_EPOCHS, lr=ROUGH_LR, sampler=ROUGH_SAMPLER)

@@ -35,14 +35,15 @@ DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "
 TEST = None               # real data only: a labelled test set (default: a stratified quarter of DATA)
 PROFILE = "auto"          # long-tail profile of DATA: "auto" makes balanced sets (MSTAR) exponential
 RATIO = 50.0              # imbalance ratio of that profile
-SCALE = 0.015             # synthetic only: MAVOC's class counts times SCALE (about 4,400 chips)
-TEST_PER_CLASS = 80       # synthetic only: chips per class of the balanced test set
+SCALE = 0.01              # synthetic only: MAVOC's class counts times SCALE (about 2,900 chips)
+TEST_PER_CLASS = 40       # synthetic only: chips per class of the balanced test set
 SEED = 0
 WIDTH = 8                 # channels of the network's first layer (16 in the full recipe)
-ROUGH_EPOCHS = 12         # used only if stage 1 is not in RUN_DIR yet
+ROUGH_EPOCHS = 6          # used only if stage 1 is not in RUN_DIR yet
 REMOVE = [0]              # the classes stage 2 removes (ticked in the picker at first)
-RESIDUAL_EPOCHS = 8
+RESIDUAL_EPOCHS = 4
 RESIDUAL_LR = 0.02
+FEATURE_CHIPS = 200       # test chips in the feature view
 RUN_DIR = "runs"          # the notebooks share the run RUN_DIR/three_stage
 FIGURES = ""              # a folder: every figure is also saved there as PNG, SVG and PDF
 
@@ -74,9 +75,16 @@ picker.removed, picker.residual
 # %%
 nb.publish(plots.chip_gallery(picker.residual, per_class=4, seed=SEED, title="The residual set"), "residual_gallery", P)
 
+# %%
+nb.sweep_button(picker, RUN_DIR)  # "add to sweep": notebook 06 also sweeps the picker's current choice
+
 # %% [markdown]
 # ## Train stage 2
 # **Run** applies the picker's classes and the settings, then trains from stage 1's checkpoint.
+# Stage 2 is data: its resolved config, as the run will train it.
+
+# %%
+nb.stage_yaml(run, "residual")
 
 # %%
 panel = widgets.StagePanel(run, "residual", picker=picker, epochs=RESIDUAL_EPOCHS, lr=RESIDUAL_LR,
@@ -101,6 +109,18 @@ nb.publish(plots.stage_comparison(results, labels=nb.stage_labels(results), titl
 
 # %%
 nb.publish(plots.stage_confusions(results, labels=nb.stage_labels(results)), "stage12_confusions", P)
+
+# %% [markdown]
+# ## What stage 2 did to the features
+# The body's features of the same test chips after stage 1 and after stage 2, in one shared
+# PCA projection and in t-SNE layouts aligned to each other (same seed). Tail classes are the
+# large triangles. Under the maps: k-NN accuracy and the between / within-class scatter ratio
+# in the full feature space, per class group: the numbers behind the picture.
+
+# %%
+from sartail.report import insight
+
+nb.publish(insight.feature_views(run, ["rough", "residual"], max_chips=FEATURE_CHIPS).figure, "stage12_features", P)
 
 # %% [markdown]
 # **Next:** `03_stage3_balanced` brings every class back for class-balanced fine-tuning.

@@ -37,17 +37,18 @@ DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "
 TEST = None               # real data only: a labelled test set (default: a stratified quarter of DATA)
 PROFILE = "auto"          # long-tail profile of DATA: "auto" makes balanced sets (MSTAR) exponential
 RATIO = 50.0              # imbalance ratio of that profile
-SCALE = 0.015             # synthetic only: MAVOC's class counts times SCALE (about 4,400 chips)
-TEST_PER_CLASS = 80       # synthetic only: chips per class of the balanced test set
+SCALE = 0.01              # synthetic only: MAVOC's class counts times SCALE (about 2,900 chips)
+TEST_PER_CLASS = 40       # synthetic only: chips per class of the balanced test set
 SEED = 0
 WIDTH = 8                 # channels of the network's first layer (16 in the full recipe)
-ROUGH_EPOCHS = 12         # used only if stage 1 is not in RUN_DIR yet
-RESIDUAL_EPOCHS = 8       # used only if stage 2 is not in RUN_DIR yet
+ROUGH_EPOCHS = 6          # used only if stage 1 is not in RUN_DIR yet
+RESIDUAL_EPOCHS = 4       # used only if stage 2 is not in RUN_DIR yet
 REMOVE = [0]              # used only if stage 2 is not in RUN_DIR yet
-BALANCED_EPOCHS = 4
+BALANCED_EPOCHS = 2
 BALANCED_LR = 0.01
-CLASSIFIER_EPOCHS = 6
+CLASSIFIER_EPOCHS = 3
 METHOD = "crt"            # classifier re-optimisation: "crt", "lws" or "tau_norm"
+FEATURE_CHIPS = 200       # test chips in the feature view
 RUN_DIR = "runs"          # the notebooks share the run RUN_DIR/three_stage
 FIGURES = ""              # a folder: every figure is also saved there as PNG, SVG and PDF
 
@@ -64,6 +65,9 @@ nb.ensure_stage(run, "residual")  # stages 1 and 2: found in the run directory, 
 
 # %% [markdown]
 # ## 3a · Balanced fine-tuning of the whole model
+
+# %%
+nb.stage_yaml(run, "balanced")  # a stage is data: its resolved config
 
 # %%
 balanced = widgets.StagePanel(run, "balanced", epochs=BALANCED_EPOCHS, lr=BALANCED_LR)
@@ -93,6 +97,9 @@ classifier.train();
 # The test set is scored once, now that every stage is done (`results.json` in the run).
 
 # %%
+nb.stage_yaml(run, "classifier")  # the classifier stage as the chosen method trained it
+
+# %%
 results = nb.stage_results(run)
 nb.accuracy_table(results)
 
@@ -107,6 +114,17 @@ nb.publish(plots.stage_confusions(results, stages=["rough", "residual", "classif
 
 # %%
 nb.publish(nb.training_curves(run), "stages_curves", P)
+
+# %% [markdown]
+# ## The features after every stage
+# The same test chips embedded by each stage's body, in one shared PCA projection and aligned
+# t-SNE layouts: stage 2 spreads the tail, stage 3a moves the head back in, and 3b (head only)
+# leaves the features exactly as 3a left them.
+
+# %%
+from sartail.report import insight
+
+nb.publish(insight.feature_views(run, max_chips=FEATURE_CHIPS).figure, "stages_features", P)
 
 # %% [markdown]
 # **Next:** `04_compare_recipes` sets the three stages against the classic baselines, over

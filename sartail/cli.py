@@ -1,4 +1,4 @@
-"""The ``sartail`` command line: demo, run, eval, predict, compare, recipes, show, data.
+"""The ``sartail`` command line: demo, run, sweep-removal, eval, predict, compare, recipes, show, data.
 
 Run ``sartail COMMAND --help`` for each command's options. Errors of the kit (bad data,
 unknown keys, an existing run directory, ...) print one clear line and exit with status 2;
@@ -137,6 +137,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep_removal(args: argparse.Namespace) -> int:
+    """Train three_stage with several removed sets in stage 2, over seeds; write a summary and a figure."""
+    import json
+
+    from .config import load_scaled_config, parse_override
+    from .report.figures import removal_figure, removal_table, save_figure
+    from .run.removal import sweep_removal
+
+    seeds = _parse_seeds(args.seeds) or [0, 1, 2]
+    overrides = {**_data_overrides(args), **dict(parse_override(o) for o in args.set)}
+    cfg = load_scaled_config(args.recipe, overrides, args.epoch_scale)
+    extra = {f"{{{s}}}": [int(c) for c in s.split(",") if c.strip()] for s in args.remove or []}
+    out = Path(args.out)
+    res = sweep_removal(cfg, seeds, out, shares=[float(v) for v in args.shares.split(",") if v],
+                        tops=[int(v) for v in args.top.split(",") if v], extra=extra, progress=not args.quiet,
+                        say=_print, reuse=args.reuse or [])
+    rows = res.rows()
+    ci = [r["balanced CI"] or "-" for r in removal_table(res)]
+    _print(table([[r["removed"], ", ".join(r["classes"]) or "-", len(r["seeds"]),
+                   *(fmt(r[m]["mean"]) for m in ("balanced", "many_shot", "medium_shot", "few_shot")), c]
+                  for r, c in zip(rows, ci)],
+                 ["removed", "classes", "seeds", "balanced", "many", "medium", "few", "balanced 95% CI"]))
+    (out / "removal_summary.json").write_text(json.dumps(res.rows(), indent=2))
+    figs = save_figure(removal_figure(res), out / "removal_sweep")
+    _print(f"\nsummary: {out / 'removal_summary.json'}; figure: {figs[0]}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score a finished run's final model (or an ensemble of runs, with TTA) on other labelled chips."""
     from .atomic import write_json
@@ -266,6 +294,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-figures", action="store_true", help="skip writing figures")
     common(r)
     r.set_defaults(func=cmd_run)
+
+    sw = sub.add_parser("sweep-removal", help="three_stage with several removed sets in stage 2, over seeds",
+                        description=cmd_sweep_removal.__doc__)
+    sw.add_argument("recipe", nargs="?", default="three_stage", help="a recipe with a residual stage (default three_stage)")
+    sw.add_argument("--data", help="training chips (as for `sartail run`)")
+    sw.add_argument("--test", help="labelled test chips")
+    sw.add_argument("--profile", choices=["exp", "step", "mavoc", "counts"], help="build a long-tailed subset of --data")
+    sw.add_argument("--ratio", type=float, help="imbalance ratio of the long-tail profile")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    sw.add_argument("--epoch-scale", type=float, default=1.0, metavar="K", help="multiply every stage's epochs by K")
+    sw.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    sw.add_argument("--shares", default="0.2", help="remove the classes above each share of the training chips")
+    sw.add_argument("--top", default="2,3", help="remove the k largest classes, for each k")
+    sw.add_argument("--remove", action="append", metavar="IDS", help="one more removed set, e.g. --remove 0,3")
+    sw.add_argument("--reuse", action="append", metavar="RUN_DIR", help="copy identically trained stages of these runs")
+    sw.add_argument("--out", default="runs/removal", help="folder of the runs (<set>/seed-<seed>)")
+    sw.add_argument("--device", help="cpu, cuda or auto")
+    common(sw)
+    sw.set_defaults(func=cmd_sweep_removal)
+
 
     def ensemble_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",

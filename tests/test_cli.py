@@ -153,3 +153,10 @@ def test_epoch_scale_from_the_command_line(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
     assert main(["run", "--resume", str(tmp_path / "x"), "--epoch-scale", "2"]) == 2
     assert "--epoch-scale cannot change it" in capsys.readouterr().err
+
+
+def test_sweep_removal_is_a_command():
+    from sartail.cli import build_parser, cmd_sweep_removal
+
+    args = build_parser().parse_args(["sweep-removal", "--seeds", "0,1", "--top", "2,3", "--remove", "0,3"])
+    assert args.func is cmd_sweep_removal and args.recipe == "three_stage" and args.remove == ["0,3"]

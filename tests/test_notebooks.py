@@ -26,10 +26,12 @@ from sartail.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-NAMES = ["00_data_tour", "01_stage1_rough", "02_stage2_residual", "03_stage3_balanced", "04_compare_recipes"]
+NAMES = ["00_data_tour", "01_stage1_rough", "02_stage2_residual", "03_stage3_balanced", "04_compare_recipes",
+         "05_what_the_model_sees", "06_removal_sweep"]
 ARTIFACTS = REPO / "test-artifacts" / "notebooks"
 TINY = {"SCALE": "0.002", "TEST_PER_CLASS": "5", "WIDTH": "4", "ROUGH_EPOCHS": "1", "RESIDUAL_EPOCHS": "1",
-        "BALANCED_EPOCHS": "1", "CLASSIFIER_EPOCHS": "1", "POOL_PER_CLASS": "20", "GALLERY_PER_CLASS": "3"}
+        "BALANCED_EPOCHS": "1", "CLASSIFIER_EPOCHS": "1", "POOL_PER_CLASS": "20", "GALLERY_PER_CLASS": "3",
+        "FEATURE_CHIPS": "40", "SALIENCY_CHIPS": "2", "CLUTTER_CHIPS": "10"}
 MAX_CODE_LINES = 4
 
 
@@ -281,8 +283,27 @@ def test_stage_notebooks_01_02_03_share_one_run(tmp_path, monkeypatch):
     t3 = _text(b3)
     assert "stage residual is done" in t3 and "3b classifier" in t3
     assert (tmp_path / "runs" / "three_stage" / "results.json").exists()
-    assert _count(b3, WIDGET) >= 3 and _count(b3, "image/png") >= 3
-    print("notebooks 01-03: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
+    assert _count(b3, WIDGET) >= 3 and _count(b3, "image/png") >= 4  # with the feature view of every stage
+    assert "name: balanced" in t3 and "name: classifier" in t3  # the stages as YAML
+    assert "name: residual" in t2 and "remove:" in t2
+    b5, times["05"] = _execute("05_what_the_model_sees", tmp_path, env, monkeypatch)
+    t5 = _text(b5)
+    assert "stage classifier is done" in t5 and "Saliency maps: Grad-CAM and occlusion" in t5
+    assert "clutter" in t5 and _count(b5, "image/png") >= 3  # saliency, clutter check, error gallery
+    print("notebooks 01-05: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
+
+
+@pytest.mark.slow
+def test_06_removal_sweep_takes_sets_from_the_picker(tmp_path, monkeypatch):
+    env = {**TINY, "RUN_DIR": str(tmp_path / "runs"), "SEEDS": "[0, 1]", "TOPS": "[]", "SHARES": "[0.5]"}
+    nb.add_to_sweep((0, 3), tmp_path / "runs")  # what notebook 02's "add to sweep" does
+    book, secs = _execute("06_removal_sweep", tmp_path, env, monkeypatch)
+    text = _text(book)
+    assert "3 removed sets x 2 seed(s)" in text  # none, {0} = >50%, {0, 3}
+    assert "{0} = &gt;50%" in text or "{0} = >50%" in text
+    assert "{0, 3}" in text and _count(book, "image/png") >= 1
+    assert sorted(p.name for p in (tmp_path / "runs" / "removal").iterdir()) == ["none", "remove-0", "remove-0-3"]
+    print(f"06_removal_sweep: {secs:.0f} s")
 
 
 @pytest.mark.slow

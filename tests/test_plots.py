@@ -13,11 +13,11 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from sartail.report import figures as plots
 from sartail.data import make_synthetic
 from sartail.data.pixels import pixel_table
 from sartail.eval.metrics import ShotGroups, evaluate_logits
 from sartail.eval.results import RunResults
+from sartail.report import figures as plots
 
 NAMES = ["sedan", "SUV", "pickup truck", "van", "box truck", "motorcycle", "flatbed truck", "bus",
          "pickup truck w/ trailer", "flatbed truck w/ trailer"]
@@ -195,6 +195,20 @@ def test_confusion_matrices_share_one_colour_bar(results):
     assert panels[1].images[0].get_array().mask[0].all()
     assert plots.is_marked_synthetic(fig)
     _assert_note_clear(fig)
+
+
+def test_confusion_ticks_keep_long_class_names_whole(results):
+    """No tick cuts a name: one matrix wraps long names at word breaks, several number them with a key."""
+    m = results.stages["rough"]
+    one = plots.confusion_figure(m.confusion, NAMES)
+    ticks = [t.get_text() for t in one.axes[0].get_yticklabels()]
+    assert [t.replace("\n", " ") for t in ticks] == NAMES and "pickup truck w/ trailer" in NAMES
+    assert not any("…" in t for t in ticks)
+    many = plots.stage_confusions(results, stages=["rough", "classifier"], ncols=2)
+    panel = next(ax for ax in many.axes if ax.images)
+    assert [t.get_text() for t in panel.get_xticklabels()] == [str(i) for i in range(10)]
+    key = [t.get_text() for t in many.legends[0].get_texts()]
+    assert key == [f"{i}  {n}" for i, n in enumerate(NAMES)]
 
 
 def test_stage_comparison_and_write_run_figures(results, tmp_path):

@@ -38,3 +38,24 @@ def summarize_runs(results: Mapping[str, Sequence[RunResults]],
             row[m] = {"mean": mean, "std": std}
         rows.append(row)
     return rows
+
+
+def mean_ci(values: Sequence[float | None], level: float = 0.95) -> tuple[float | None, float | None, float | None, int]:
+    """Mean and Student-t confidence interval (``lo``, ``hi``) of the finite ``values``, and their count.
+
+    One value has no interval (``lo = hi = None``). The interval is ``mean +- t * s / sqrt(n)``
+    with ``t`` the ``(1 + level) / 2`` quantile of Student's t with ``n - 1`` degrees of freedom.
+
+    >>> m, lo, hi, n = mean_ci([0.5, 0.6, 0.7])
+    >>> round(m, 2), round(lo, 3), round(hi, 3), n
+    (0.6, 0.352, 0.848, 3)
+    >>> mean_ci([0.5])
+    (0.5, None, None, 1)
+    """
+    from scipy import stats
+
+    mean, std, n = mean_std(values)
+    if mean is None or n < 2 or std is None:
+        return mean, None, None, n
+    half = float(stats.t.ppf((1 + level) / 2, n - 1)) * std / math.sqrt(n)
+    return mean, mean - half, mean + half, n

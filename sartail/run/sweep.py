@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ def finished_results(path: Path, cfg: RunConfig) -> RunResults | None:
 def sweep(plan: Iterable[Planned], *, overwrite: bool = False, resume: bool = False, keep_finished: bool = False,
           reuse: Sequence[str | os.PathLike] = (), progress: bool = True,
           on_start: Callable[[Run], None] | None = None, on_done: Callable[[Run, RunResults], None] | None = None,
-          say: Callable[[str], None] | None = None) -> SweepResult:
+          say: Callable[[str], None] | None = None, datasets: Mapping[str, Splits] | None = None) -> SweepResult:
     """Train (or find) every planned run and collect its test results.
 
     Args:
@@ -80,10 +80,11 @@ def sweep(plan: Iterable[Planned], *, overwrite: bool = False, resume: bool = Fa
         reuse: more run folders whose identically trained stages are copied, not retrained.
         on_start, on_done: called with each run before it trains, and with it and its results after.
         say: where one line per run goes (which run, found or its balanced accuracy and time).
+        datasets: chips the caller prepared already, by :func:`data_key` (else each is prepared once here).
     """
     out = SweepResult()
     done: list[Path] = [Path(p) for p in reuse]
-    datasets: dict[str, Splits] = {}
+    datasets = dict(datasets or {})
     for item in plan:
         t0 = time.perf_counter()
         seed = item.cfg.seed

@@ -278,10 +278,133 @@ def compare_recipes(recipes: Sequence[str], P: Mapping[str, Any], *, seeds: Sequ
     return Comparison(done.results, plan[-1].cfg.shots)
 
 
+class StageYaml(str):
+    """A stage's resolved config as YAML text; a notebook shows it as a YAML block."""
+
+    def _repr_markdown_(self) -> str:
+        return f"```yaml\n{self}```"
+
+
+def stage_yaml(run: Run, name: str) -> StageYaml:
+    """The resolved :class:`~sartail.config.StageConfig` of stage ``name`` of ``run`` as YAML: a stage is data."""
+    import yaml
+
+    i = [s.name for s in run.cfg.stages].index(run.cfg.stage(name).name)
+    return StageYaml(yaml.safe_dump({"stages": [run.cfg.to_dict()["stages"][i]]}, sort_keys=False))
+
+
+#: Where notebook 02's picker leaves removed sets for notebook 06's sweep (in ``RUN_DIR``).
+SWEEP_CHOICES = "removal_choices.json"
+
+
+def add_to_sweep(removed: Sequence[int], run_dir: str | os.PathLike = "runs") -> dict[str, list[int]]:
+    """Add a removed set (e.g. ``picker.removed``) to the sets notebook 06 sweeps; return all added so far."""
+    import json
+
+    path = Path(run_dir) / SWEEP_CHOICES
+    chosen = sweep_choices(run_dir)
+    classes = sorted(int(c) for c in removed)
+    chosen["{" + ", ".join(map(str, classes)) + "}"] = classes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(chosen))
+    return chosen
+
+
+def sweep_choices(run_dir: str | os.PathLike = "runs") -> dict[str, list[int]]:
+    """The removed sets added with :func:`add_to_sweep` in ``run_dir`` (none if there are none)."""
+    import json
+
+    path = Path(run_dir) / SWEEP_CHOICES
+    try:
+        data = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not a JSON file of removed sets ({exc}); delete it") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of label to class ids; delete it")
+    return {str(k): [int(c) for c in v] for k, v in data.items()}
+
+
+def sweep_button(picker: Any, run_dir: str | os.PathLike = "runs") -> Any:
+    """A button "add to sweep" that sends the picker's current choice to notebook 06's removal sweep."""
+    import ipywidgets as W
+
+    button = W.Button(description="add to sweep", icon="plus", tooltip="notebook 06 sweeps this removed set too")
+    button.add_class("sartail-add-to-sweep")
+    note = W.HTML(layout=W.Layout(margin="0 0 0 8px"))
+    note.add_class("sartail-sweep-sets")
+
+    def add(_: Any) -> None:
+        chosen = add_to_sweep(picker.removed, run_dir)
+        note.value = "sets for the sweep: " + ", ".join(chosen)
+
+    button.on_click(add)
+    return W.HBox([button, note])
+
+
+def removal_sweep(P: Mapping[str, Any], *, seeds: Sequence[int] | None = None, shares: Sequence[float] = (0.2,),
+                  tops: Sequence[int] = (2,), quiet: bool = False) -> Any:
+    """Notebook 06: ``three_stage`` over the removed sets (none, {0}, ``shares``, ``tops`` and those added from notebook 02).
+
+    Runs live in ``RUN_DIR/removal/<set>/seed-<seed>``; stages the notebooks' ``three_stage``
+    run already trained identically are copied from it.
+    """
+    from ..run.removal import sweep_removal
+
+    root = Path(P.get("RUN_DIR", "runs"))
+    seeds = list(seeds if seeds is not None else P.get("SEEDS", [0, 1]))
+    say = None if quiet else (lambda *a: print(*a, flush=True))
+    t0 = time.perf_counter()
+    res = sweep_removal(make_config("three_stage", P), seeds, root / "removal", shares=shares,
+                        tops=tops, extra=sweep_choices(root), reuse=[root / "three_stage"], say=say)
+    if say:
+        say(f"{len(res.sets)} removed sets x {len(seeds)} seed(s) in {time.perf_counter() - t0:.0f} s")
+    return res
+
+
+def removal_table(result: Any) -> Any:
+    """The removal sweep's numbers as a table (a DataFrame, one row per removed set)."""
+    import pandas as pd
+
+    return pd.DataFrame(plots.removal_table(result)).set_index("removed")
+
+
 __all__ = [
-    "COMPARE_RECIPES", "METHOD_LABELS", "QUICK_EPOCHS", "STAGE_NAMES", "Params", "params", "parse_value",
-    "data_overrides", "stage_overrides", "make_config", "load_chips", "balanced_pool", "class_table", "pixel_table",
-    "open_run", "describe", "EpochPrinter", "ensure_stage", "restart_stage", "apply_stage_changes", "stage_settings",
-    "evaluate_stage", "stage_results", "stage_labels", "accuracy_table", "tail_report", "training_curves",
-    "confusion", "publish", "Comparison", "compare_recipes",
+    "COMPARE_RECIPES",
+    "METHOD_LABELS",
+    "QUICK_EPOCHS",
+    "STAGE_NAMES",
+    "Comparison",
+    "EpochPrinter",
+    "Params",
+    "StageYaml",
+    "accuracy_table",
+    "add_to_sweep",
+    "apply_stage_changes",
+    "balanced_pool",
+    "class_table",
+    "compare_recipes",
+    "confusion",
+    "data_overrides",
+    "describe",
+    "ensure_stage",
+    "evaluate_stage",
+    "load_chips",
+    "make_config",
+    "open_run",
+    "params",
+    "parse_value",
+    "pixel_table",
+    "publish",
+    "removal_sweep",
+    "removal_table",
+    "restart_stage",
+    "stage_labels",
+    "stage_overrides",
+    "stage_results",
+    "stage_settings",
+    "stage_yaml",
+    "sweep_button",
+    "sweep_choices",
+    "tail_report",
+    "training_curves",
 ]

@@ -4,7 +4,8 @@ Every function returns a :class:`matplotlib.figure.Figure` and shows or saves no
 itself; :func:`save_figure` writes any figure as PNG, SVG and PDF at 300 dpi. Figures of
 synthetic data say so in a note under the axes, so that nobody mistakes them for results on
 real SAR. Modules: :mod:`.style` (style, saving, the synthetic note), :mod:`.data` (chip sets),
-:mod:`.results` (accuracies, reliability), :mod:`.confusion`, :mod:`.curves`.
+:mod:`.results` (accuracies, reliability), :mod:`.confusion`, :mod:`.curves`, :mod:`.insight`
+(feature layouts, saliency, error galleries).
 
 >>> fig = class_histogram([400, 40, 4], ["sedan", "SUV", "bus"], synthetic=True)
 >>> fig.axes[0].get_title()
@@ -23,6 +24,8 @@ from ...eval.results import RunResults
 from .confusion import confusion_figure, confusion_matrices, stage_confusions
 from .curves import METRIC_LABELS, draw_training_curves, training_curves
 from .data import chip_gallery, class_histogram, pixel_statistics
+from .insight import clutter_figure, feature_figure, gallery_figure, saliency_figure
+from .removal import removal_figure, removal_table
 from .results import accuracy_heatmap, per_class_accuracy, reliability_diagram, shot_accuracy, stage_comparison
 from .style import (
     DOUBLE,
@@ -52,9 +55,36 @@ def write_run_figures(results: RunResults, records: Sequence[Mapping[str, Any]],
 
 
 __all__ = [
-    "confusion_figure", "confusion_matrices", "stage_confusions", "METRIC_LABELS", "draw_training_curves",
-    "training_curves", "chip_gallery", "class_histogram", "pixel_statistics", "accuracy_heatmap", "per_class_accuracy",
-    "reliability_diagram", "shot_accuracy", "stage_comparison", "DOUBLE", "SINGLE", "STYLE", "SYNTHETIC_NOTE", "colors",
-    "figure_png", "is_marked_synthetic", "mark_synthetic", "register_ipython", "save_figure", "style",
+    "DOUBLE",
+    "METRIC_LABELS",
+    "SINGLE",
+    "STYLE",
+    "SYNTHETIC_NOTE",
+    "accuracy_heatmap",
+    "chip_gallery",
+    "class_histogram",
+    "clutter_figure",
+    "colors",
+    "confusion_figure",
+    "confusion_matrices",
+    "draw_training_curves",
+    "feature_figure",
+    "figure_png",
+    "gallery_figure",
+    "is_marked_synthetic",
+    "mark_synthetic",
+    "per_class_accuracy",
+    "pixel_statistics",
+    "register_ipython",
+    "reliability_diagram",
+    "removal_figure",
+    "removal_table",
+    "saliency_figure",
+    "save_figure",
+    "shot_accuracy",
+    "stage_comparison",
+    "stage_confusions",
+    "style",
+    "training_curves",
     "write_run_figures",
 ]

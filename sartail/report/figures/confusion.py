@@ -2,21 +2,50 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from ...eval.results import RunResults
+from .style import DOUBLE, _figure, _fit_height, _text_color, colors, mark_synthetic, style
 
-from .style import DOUBLE, _figure, _fit_height, _short, _text_color, colors, mark_synthetic, style
+#: Class names up to this long are tick labels as they are; longer ones are wrapped or numbered.
+TICK_WIDTH = 15
+
+
+def class_ticks(names: Sequence[str], *, numbered: bool = False, width: int = TICK_WIDTH) -> list[str]:
+    """Tick labels that never cut a class name: the names, long ones wrapped at word breaks, or numbers.
+
+    >>> class_ticks(["sedan", "pickup truck w/ trailer"])
+    ['sedan', 'pickup truck w/\\ntrailer']
+    >>> class_ticks(["sedan", "bus"], numbered=True)
+    ['0', '1']
+    """
+    if numbered:
+        return [str(i) for i in range(len(names))]
+    return [n if len(n) <= width else "\n".join(textwrap.wrap(n, width, break_long_words=False)) or n for n in names]
+
+
+def needs_key(names: Sequence[str], width: int = TICK_WIDTH) -> bool:
+    """Whether some class name is too long for a small panel's ticks (it then gets a number and a key)."""
+    return any(len(n) > width for n in names)
+
+
+def _add_key(fig: Figure, names: Sequence[str]) -> None:
+    """A key under the figure: the number of each class and its full name."""
+    handles = [Line2D([], [], ls="none", label=f"{i}  {n}") for i, n in enumerate(names)]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(names), 4), frameon=False, fontsize=6.5,
+               handlelength=0, handletextpad=0, columnspacing=1.4, title="classes", title_fontsize=6.5)
 
 
 def _draw_confusion(ax: Any, cm: np.ndarray, names: Sequence[str], *, normalize: bool, annotate: bool | None,
-                    highlight: int | None, cmap: Any, vmax: float | None) -> Any:
+                    highlight: int | None, cmap: Any, vmax: float | None, numbered: bool = False) -> Any:
     cm = np.asarray(cm, dtype=float)
     if normalize:
         rows = np.nansum(cm, axis=1, keepdims=True)
@@ -49,9 +78,12 @@ def _draw_confusion(ax: Any, cm: np.ndarray, names: Sequence[str], *, normalize:
     if highlight is not None and 0 <= highlight < n:
         ax.add_patch(Rectangle((highlight - 0.5, -0.5), 1, n, fill=False, edgecolor=colors(4)[3], lw=1.6,
                                clip_on=False, zorder=5))
-    short = _short(names, 15)
-    ax.set_xticks(np.arange(n), short, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_yticks(np.arange(n), short)
+    ticks = class_ticks(names, numbered=numbered)
+    if numbered:
+        ax.set_xticks(np.arange(n), ticks)
+    else:
+        ax.set_xticks(np.arange(n), ticks, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(np.arange(n), ticks)
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
@@ -114,7 +146,9 @@ def confusion_matrices(cms: Mapping[str, Any], class_names: Mapping[str, Sequenc
 
     ``class_names`` is one list for all, or a mapping label -> the classes of that matrix;
     matrices over fewer classes are placed in ``all_classes`` (default: the union, in order)
-    with the missing classes hatched, so rows and columns line up across panels.
+    with the missing classes hatched, so rows and columns line up across panels. With two or
+    more panels and a class name too long for the ticks, classes are numbered and a key under
+    the figure gives the full names.
     """
     labels = list(cms)
     n = len(labels)
@@ -132,6 +166,7 @@ def confusion_matrices(cms: Mapping[str, Any], class_names: Mapping[str, Sequenc
     ncols = ncols or (n if n <= 3 else 2)
     nrows = math.ceil(n / ncols)
     panel = min(3.3, (DOUBLE - 0.6) / ncols)
+    numbered = ncols > 1 and needs_key(all_classes)
     with style():
         fig = _figure(panel * ncols + 0.6, (panel + 0.9) * nrows + 0.3, layout="compressed")
         axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -140,7 +175,7 @@ def confusion_matrices(cms: Mapping[str, Any], class_names: Mapping[str, Sequenc
         for i, (ax, lab) in enumerate(zip(axes.flat, labels)):
             data = _align(cms[lab], per[lab], all_classes)
             im = _draw_confusion(ax, data, all_classes, normalize=True, annotate=panel / len(all_classes) >= 0.2,
-                                 highlight=highlight, cmap=cmap, vmax=None)
+                                 highlight=highlight, cmap=cmap, vmax=None, numbered=numbered)
             ax.set_title(lab)
             if i % ncols == 0:
                 ax.set_ylabel("true class")
@@ -153,6 +188,8 @@ def confusion_matrices(cms: Mapping[str, Any], class_names: Mapping[str, Sequenc
             cb.set_label("% of the true class")
             cb.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
             cb.outline.set_visible(False)
+        if numbered:
+            _add_key(fig, all_classes)
         if title:
             fig.suptitle(title)
         mark_synthetic(fig, synthetic)
