@@ -136,6 +136,7 @@ def chip_statistics(chips: ChipSet | np.ndarray | torch.Tensor, *, window: int =
     d = arr - mean[:, None, None]
     q = np.percentile(flat, [1, 50, 99], axis=1)
     skew = np.where(std > 0, (d.reshape(n, -1) ** 3).mean(1) / safe**3, 0.0)
+    window = min(window, *arr.shape[1:])
     m = _box_mean(arr, window)
     m2 = _box_mean(arr * arr, window)
     local_sd = np.sqrt(np.clip(m2 - m * m, 0, None))
