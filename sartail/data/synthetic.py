@@ -126,6 +126,14 @@ GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.3, 16.0, 93.0
 #: Clutter texture: log-normal, the sum of Gaussian noise grids of these sides (px), each
 #: bicubically enlarged to the chip, times these standard deviations (large and mid scale).
 TEXTURE: tuple[tuple[int, float], ...] = ((6, 0.35), (16, 0.45))
+#: Per chip, drawn uniformly from ``(low, low + span)``: the diffuse return of the target body
+#: and the peak return of its point scatterers (intensities over the mean clutter), and how
+#: much of the clutter the shadow takes away.
+BODY_GAIN, SCATTER_GAIN, SHADOW_DEPTH = (5.0, 5.0), (15.0, 25.0), (0.75, 0.2)
+#: Log-normal chip-to-chip variation (standard deviations of the logarithm) of brightness and contrast.
+BRIGHTNESS_SD, CONTRAST_SD = 0.08, 0.06
+#: Target position jitter: the centre moves up to half this (px) along each axis.
+JITTER = 4.0
 #: Share of chips with a straight bright feature (a road edge, a wall, a guard rail).
 LINE_SHARE = 0.12
 
@@ -156,14 +164,14 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     rnd = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
     # per chip: target frame (orientation, position, size jitter), depression, looks of the scene
     theta = rnd(b) * 2 * math.pi
-    centre = (rnd(b, 2) - 0.5) * 8.0
+    centre = (rnd(b, 2) - 0.5) * JITTER
     stretch = 1.0 + (rnd(b, 2) - 0.5) * 0.24  # length and width, +-12 %
     depression = torch.randint(0, len(DEPRESSION_DEG), (b,), generator=g)
-    body_gain = 3.0 + 3.0 * rnd(b)  # diffuse return of the body over the clutter
-    scatter_gain = 10.0 + 15.0 * rnd(b)  # point returns over the clutter
-    shadow_depth = 0.75 + 0.2 * rnd(b)
-    brightness = torch.exp(0.13 * torch.randn(b, generator=g))
-    contrast = torch.exp(0.12 * torch.randn(b, generator=g))
+    body_gain = BODY_GAIN[0] + BODY_GAIN[1] * rnd(b)
+    scatter_gain = SCATTER_GAIN[0] + SCATTER_GAIN[1] * rnd(b)
+    shadow_depth = SHADOW_DEPTH[0] + SHADOW_DEPTH[1] * rnd(b)
+    brightness = torch.exp(BRIGHTNESS_SD * torch.randn(b, generator=g))
+    contrast = torch.exp(CONTRAST_SD * torch.randn(b, generator=g))
     half = (size - 1) / 2
     coords = torch.arange(size, dtype=torch.float32) - half
     cos, sin = torch.cos(theta), torch.sin(theta)

@@ -122,3 +122,31 @@ def compare(spec_a: str, spec_b: str, out: str | os.PathLike | None = None, *, s
     if out is not None:
         write_realism_report(report, a, b, out)
     return report
+
+
+def _resolve_spec(spec: str) -> tuple[str, Path]:
+    """``spec`` with its path made absolute: as given, or else relative to the kit's
+    ``notebooks/`` folder (notebooks run in other working folders)."""
+    kind, _, path = spec.partition(":")
+    p = Path(path).expanduser()
+    if not p.is_absolute() and not p.exists():
+        alt = Path(__file__).resolve().parents[2] / "notebooks" / p
+        if alt.exists():
+            p = alt
+    return f"{kind}:{p}", p
+
+
+def notebook_comparison(real: str, *, cnn: bool = False, seed: int = 0) -> tuple[RealismReport | None, dict[str, Figure]]:
+    """The synthetic default against the chips of ``real`` (a data spec), for notebook 00:
+    prints the report and returns it with its two figures, or prints a note and returns
+    ``(None, {})`` when the real chips are absent."""
+    spec, path = _resolve_spec(real) if real else ("", Path())
+    if not real or not path.is_dir():
+        print(f"No real chips at {real!r}: the comparison needs them (set REAL = 'mavoc_test:/path/to/mavoc_test'). "
+              "benchmarks/REALISM.md holds the report measured on the 826 real MAVOC test chips.")
+        return None, {}
+    report, a, b = compare_specs("synthetic", spec, cnn=cnn, seed=seed, progress=False)
+    print(format_report(report))
+    figures = {"realism_statistics": statistics_figure(report),
+               "realism_gallery": gallery_figure(a, b, name_a="synthetic", name_b="real")}
+    return report, figures
