@@ -121,11 +121,15 @@ DEPRESSION_DEG: tuple[float, ...] = (25.0, 30.0, 35.0, 40.0, 45.0)
 #: (x, azimuth) and columns (y, range): real MAVOC speckle correlates over about 2 px.
 PSF_SIGMA = (1.55, 1.5)
 #: Grey level = brightness * (GREY_OFFSET + GREY_SCALE * intensity ** GREY_POWER), intensity
-#: relative to the mean clutter (a power-law compression, between amplitude and dB).
-GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.3, 16.0, 93.0
+#: relative to the mean clutter: a power-law compression between amplitude (0.5) and dB (the
+#: limit 0), fitted to the real chips' grey-level histogram and lower tail.
+GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.22, 0.0, 105.0
 #: Clutter texture: log-normal, the sum of Gaussian noise grids of these sides (px), each
 #: bicubically enlarged to the chip, times these standard deviations (large and mid scale).
 TEXTURE: tuple[tuple[int, float], ...] = ((6, 0.35), (16, 0.45))
+#: Per chip, the texture's strength is multiplied by a factor drawn from ``(low, low + span)``:
+#: real scenes range from smooth fields to rough terrain.
+TEXTURE_GAIN = (0.3, 1.4)
 #: Per chip, drawn uniformly from ``(low, low + span)``: the diffuse return of the target body
 #: and the peak return of its point scatterers (intensities over the mean clutter), and how
 #: much of the clutter the shadow takes away.
@@ -151,7 +155,7 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     - speckle: single-look, spatially correlated (a complex Gaussian field through a
       Gaussian point-spread function, :data:`PSF_SIGMA`), multiplying clutter and body;
     - bright point scatterers (not speckled) on top, as a few dominant corner returns;
-    - grey = brightness * (offset + scale * intensity ** 0.3), with a brightness and a
+    - grey = brightness * (offset + scale * intensity ** 0.22), with a brightness and a
       contrast that vary from chip to chip, rounded to uint8;
     - the chip's native size (:data:`NATIVE_SIZES`) centre-cropped / zero-padded to
       ``size``, and a rare all-dark chip (:data:`DARK_SHARE`), as in the real chips.
@@ -172,6 +176,7 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     shadow_depth = SHADOW_DEPTH[0] + SHADOW_DEPTH[1] * rnd(b)
     brightness = torch.exp(BRIGHTNESS_SD * torch.randn(b, generator=g))
     contrast = torch.exp(CONTRAST_SD * torch.randn(b, generator=g))
+    terrain = TEXTURE_GAIN[0] + TEXTURE_GAIN[1] * rnd(b)  # smooth fields to rough terrain
     half = (size - 1) / 2
     coords = torch.arange(size, dtype=torch.float32) - half
     cos, sin = torch.cos(theta), torch.sin(theta)
@@ -201,10 +206,16 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         stop = min(start + block, b)
         n = stop - start
         # clutter reflectivity: log-normal texture on two scales (bilinear from coarse grids)
-        tex = torch.zeros(n, 1, size, size)
+        # the grids summed at the finest grid's size, then enlarged once (bicubic)
+        fine = max(side for side, _ in TEXTURE)
+        tex = torch.zeros(n, 1, fine, fine)
         for grid, sd in grids:
-            tex.add_(F.interpolate(grid[start:stop], size=(size, size), mode="bicubic", align_corners=False), alpha=sd)
-        refl = tex.squeeze_(1).exp_()
+            part = grid[start:stop]
+            if part.shape[-1] != fine:
+                part = F.interpolate(part, size=(fine, fine), mode="bicubic", align_corners=False)
+            tex.add_(part, alpha=sd)
+        tex = F.interpolate(tex, size=(size, size), mode="bicubic", align_corners=False)
+        refl = tex.squeeze_(1).mul_(terrain[start:stop].view(n, 1, 1)).exp_()
         refl.div_(refl.flatten(1).mean(1).view(n, 1, 1))
         sel = lines[0] >= start
         sel &= lines[0] < stop

@@ -20,18 +20,24 @@ from ..plots import DOUBLE, _figure, colors, mark_synthetic, save_figure, style
 
 #: The statistics drawn in :func:`statistics_figure` (name, axis label).
 PANELS: tuple[tuple[str, str], ...] = (
-    ("mean", "mean grey level of a chip"),
-    ("std", "grey-level std of a chip"),
-    ("local_cv", "local coefficient of variation (5 x 5)"),
-    ("acf_length", "autocorrelation length (px)"),
-    ("peaks", "bright peaks (> mean + 2.5 std)"),
-    ("peak_contrast", "brightest pixel over the median (std)"),
-    ("zero_share", "share of exactly-0 pixels"),
+    ("mean", "chip mean grey level"),
+    ("std", "chip grey-level std"),
+    ("local_cv", "local coeff. of variation"),
+    ("acf_length", "autocorr. length (px)"),
+    ("peaks", "bright peaks per chip"),
+    ("peak_contrast", "brightest over median (std)"),
+    ("zero_share", "share of 0 pixels"),
 )
 
 
-def _short_name(name: str, width: int = 28) -> str:
-    return name if len(name) <= width else "..." + name[-(width - 3):]
+def _short_name(name: str, width: int = 34) -> str:
+    """``kind:.../last_folder`` for long specs."""
+    if len(name) <= width:
+        return name
+    kind, sep, path = name.partition(":")
+    tail = Path(path).name if sep else name
+    short = f"{kind}:.../{tail}" if sep else tail
+    return short if len(short) <= width else "..." + short[-(width - 3):]
 
 
 def statistics_figure(report: RealismReport) -> Figure:
@@ -63,7 +69,7 @@ def statistics_figure(report: RealismReport) -> Figure:
             ax.set_yticks([])
             ax.set_title(f"KS {report.statistic_ks[key]:.2f}")
         aucs = ", ".join(f"{k} {v['auc']:.2f}" for k, v in report.discriminators.items())
-        fig.suptitle(f"A: {na} vs B: {nb} -- discriminator ROC AUC (0.5 = alike): {aucs}")
+        fig.suptitle(f"{na} vs {nb}: discriminator ROC AUC (0.5 = alike) {aucs}")
         mark_synthetic(fig, report.synthetic_a or report.synthetic_b)
     return fig
 
@@ -88,7 +94,9 @@ def gallery_figure(a: ChipSet, b: ChipSet, *, per_set: int = 24, cols: int = 8, 
                     s.set_visible(False)
                 if k < len(px):
                     ax.imshow(px[k], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            label = _short_name(str(name), 40) + (" (synthetic)" if chips.synthetic else "")
+            label = _short_name(str(name), 40)
+            if chips.synthetic and "synthetic" not in label:
+                label += " (synthetic)"
             sf.suptitle(label, fontsize=8, color="0.25")
         mark_synthetic(fig, a.synthetic or b.synthetic)
     return fig
