@@ -117,6 +117,8 @@ from sartail.report import realism
 report, figures = realism.notebook_comparison(REAL, cnn=REALISM_CNN)
 
 # %%
+from IPython.display import display
+
 for name, fig in figures.items():
     display(nb.publish(fig, name, P))
 

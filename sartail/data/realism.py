@@ -451,8 +451,8 @@ def format_report(report: RealismReport) -> str:
     lines = [f"A: {report.name_a} ({report.n_a} chips{', synthetic' if report.synthetic_a else ''})",
              f"B: {report.name_b} ({report.n_b} chips{', synthetic' if report.synthetic_b else ''})",
              f"grey levels: Wasserstein-1 {report.grey_wasserstein1:.2f}, KS {report.grey_ks:.3f}",
-             f"chips with a zero-padded border: A {100 * report.zero_border_chips_a:.1f} %, "
-             f"B {100 * report.zero_border_chips_b:.1f} %"]
+             (f"chips with a zero-padded border: A {100 * report.zero_border_chips_a:.1f} %, "
+              f"B {100 * report.zero_border_chips_b:.1f} %")]
     for name, d in report.discriminators.items():
         lines.append(f"discriminator {name:8s} ROC AUC {d['auc']:.3f} +- {d['auc_std']:.3f} "
                      f"({len(d['folds'])} held-out halves of {d['n_per_set']} chips per set; 0.5 = indistinguishable)")

@@ -302,7 +302,7 @@ def _render_targets(model: TargetModel, coords: torch.Tensor, centre: torch.Tens
             across[part.width] = _soft_edge(v0, 0.0, part.width)
         inside = _soft_edge(u0, part.u, part.length).mul_(across[part.width])
         torch.maximum(refl, inside * part.brightness, out=refl)
-        torch.maximum(shad, _smear_down(inside, int(round(part.height * shadow_run * PX))), out=shad)
+        torch.maximum(shad, _smear_down(inside, round(part.height * shadow_run * PX)), out=shad)
     shad.sub_(refl.mul(4.0)).clamp_(0.0, 1.0)  # no shadow where the target returns
     pts = torch.zeros(n, size, size)
     dv2: dict[float, torch.Tensor] = {}

@@ -83,7 +83,7 @@ def gallery_figure(a: ChipSet, b: ChipSet, *, per_set: int = 24, cols: int = 8, 
     with style():
         fig = _figure(DOUBLE, 0.46 * rows + 0.45)
         subs = fig.subfigures(1, 2, wspace=0.03)
-        for sf, chips, name in ((subs[0], a, name_a or a.source), (subs[1], b, name_b or b.source)):
+        for sf, chips, name in ((subs[0], a, name_a or a.source), (subs[1], b, name_b or b.source)):  # type: ignore[index]
             pos = np.sort(g.choice(len(chips), size=min(per_set, len(chips)), replace=False))
             px = chips.pixels(torch_index(pos)).numpy()[:, 0]
             axes = sf.subplots(rows, cols, squeeze=False, gridspec_kw={"wspace": 0.04, "hspace": 0.04})
