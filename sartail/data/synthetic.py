@@ -1,13 +1,16 @@
 """A seeded generator of synthetic SAR-like chips with the MAVOC class structure.
 
 **These chips are synthetic.** They imitate the look of MAVOC / UNICORN SAR chips (a
-bright vehicle return on speckled clutter, a radar shadow, a zero-padded border) so that
+few bright scatterers on a vehicle body, correlated speckle on textured clutter, a radar
+shadow; measured against real chips with :mod:`sartail.data.realism`) so that
 the kit runs with no download, but results on them say nothing about real SAR.
 
 Each of the ten MAVOC classes has its own target geometry: body parts (length, width,
 height, brightness), a layout of bright point scatterers, and a radar shadow whose length
-follows the height of each part. Every chip draws a random orientation, a position jitter,
-a size jitter, clutter texture, gain and multiplicative gamma speckle. Neighbouring classes
+follows the height of each part and the depression angle. Every chip draws a random
+orientation, a position and size jitter, a depression angle, clutter texture, brightness and
+contrast, single-look correlated speckle and a native size of 54 to 60 px (see
+:func:`render_chips`). Neighbouring classes
 (sedan / SUV, pickup / pickup with trailer, flatbed / flatbed with trailer) differ subtly,
 so that a plain classifier trained on the long-tailed counts sinks the tail into the head.
 
