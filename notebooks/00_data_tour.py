@@ -46,7 +46,8 @@ REAL = "mavoc_test:../../shared/data/mavoc2022_test_sar"  # real chips to compar
 REALISM_CNN = False       # also train the small CNN discriminator (about 30 s more)
 
 # %%
-from sartail import notebook as nb, plots, widgets
+from sartail.report import figures as plots
+from sartail.ui import notebook as nb, widgets
 
 P = nb.params(globals())  # SARTAIL_NB_<NAME> environment variables override the parameters above
 P

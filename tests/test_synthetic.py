@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from sartail.data import DEFAULT_SCALE, MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS, make_synthetic, mavoc_counts
 from sartail.data._memory import release_free_memory
-from sartail.data.synthetic import (
+from sartail.data.sources.synthetic import (
     MODELS,
     _blur_valid,
     _gauss_taps,
@@ -254,16 +254,17 @@ def test_plain_ce_sinks_the_tail_on_the_default(tmp_path):
     cfg = load_config("ce", {"data.scale": 0.006, "data.test_per_class": 20, "model.width": 4,
                              "stages.rough.epochs": 3, "batch_size": 64, "device": "cpu"})
     res = Run.create(cfg, tmp_path / "ce", progress=False).fit_and_test()
-    rough = res["stages"]["rough"]
-    assert rough["many_shot"] >= 0.5  # sedans (1,405 training chips) are recognised
-    assert rough["few_shot"] < 0.15  # the classes with fewer than 20 chips are not
-    assert rough["many_shot"] - rough["few_shot"] > 0.35
+    rough = res.stages["rough"]
+    assert rough.many_shot is not None and rough.few_shot is not None
+    assert rough.many_shot >= 0.5  # sedans (1,405 training chips) are recognised
+    assert rough.few_shot < 0.15  # the classes with fewer than 20 chips are not
+    assert rough.many_shot - rough.few_shot > 0.35
 
 
 def test_shadow_length_follows_the_depression_angle():
     import math
 
-    from sartail.data.synthetic import _render_targets
+    from sartail.data.sources.synthetic import _render_targets
 
     coords = torch.arange(56, dtype=torch.float32) - 27.5
     one = torch.ones(1)

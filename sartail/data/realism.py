@@ -425,8 +425,8 @@ def load_for_comparison(spec: str, *, size: int = 56, progress: bool = True) -> 
     """The chips of a data spec, as compared: for ``synthetic[:options]`` the **balanced test
     set** (80 chips per class by default, as MAVOC's near-balanced test chips; change it with
     ``test_per_class=N``), for any other spec the chips it loads at ``size`` px."""
-    from .loaders import load, parse_spec
-    from .synthetic import make_synthetic, parse_synthetic_args
+    from .sources import load, parse_spec
+    from .sources.synthetic import make_synthetic, parse_synthetic_args
 
     kind, rest = parse_spec(spec)
     if kind == "synthetic":

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from ..atomic import write_text
 from ..data.chipset import ChipSet
 from ..data.realism import RealismReport, compare_specs, format_report
-from ..plots import DOUBLE, _figure, colors, mark_synthetic, save_figure, style
+from .figures.style import DOUBLE, _figure, colors, mark_synthetic, save_figure, style
 
 #: The statistics drawn in :func:`statistics_figure` (name, axis label).
 PANELS: tuple[tuple[str, str], ...] = (

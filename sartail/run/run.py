@@ -5,9 +5,9 @@
 >>> run = Run.create(cfg, "runs/example")                           # doctest: +SKIP
 >>> results = run.fit_and_test()                                    # doctest: +SKIP
 
-A :class:`Run` trains its stages one after the other through :func:`sartail.stages.fit_stage`.
+A :class:`Run` trains its stages one after the other through :func:`sartail.train.loop.fit_stage`.
 Before each stage the head is given the stage's classes (rows handed over in order, see
-:func:`~sartail.stages.set_head_classes`). After each stage a checkpoint is written; during
+:func:`~sartail.train.heads.set_head_classes`). After each stage a checkpoint is written; during
 a stage, ``last.pt`` holds the loop's state, so a killed run resumes where it was. The test
 set is scored once, after the last stage, for every stage's model.
 """
@@ -15,117 +15,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from . import distributed as D
-from .config import RunConfig, StageConfig
-from .data.chipset import ChipSet
-from .data.loaders import load, parse_spec
-from .data.longtail import long_tailed, stratified_split
-from .data.synthetic import generate, mavoc_counts, parse_synthetic_args
-from .errors import ConfigError, DataError, RunError, StopRequested
-from .models import Classifier, build_model
-from .runs import LAST, PREDICTIONS, TIMING, RunDir
-from .metrics import evaluate_logits
-from .stages import (
-    Callback,
-    Context,
-    StageResult,
-    StopFlag,
-    fit_stage,
-    predict_logits,
-    set_head_classes,
-    sigint_as_stop,
-)
-
-
-# ------------------------------------------------------------------------------ data
-@dataclass(frozen=True)
-class Splits:
-    """Training, validation and test chips of a run (views sharing pixels where they can)."""
-
-    train: ChipSet
-    val: ChipSet
-    test: ChipSet
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "classes": list(self.train.class_names),
-            "train_counts": self.train.class_counts().tolist(),
-            "val_counts": self.val.class_counts().tolist(),
-            "test_counts": self.test.class_counts().tolist(),
-            "chip_size": list(self.train.chip_size),
-            "source": self.train.source,
-            "synthetic": self.train.synthetic,
-        }
-
-
-def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
-    """Load or generate the chips of ``cfg.data`` and make the train / val / test splits.
-
-    The test set is the given ``data.test``, the synthetic balanced test set, or a stratified
-    ``test_fraction`` fold carved out before any long-tail subset (``split_seed``, fixed across
-    run seeds). The long-tail subset and the validation split follow the run's seed.
-    """
-    d = cfg.data
-    kind, path = parse_spec(d.train)
-    subset_seed = cfg.seed if d.subset_seed is None else d.subset_seed
-    test: ChipSet | None = None
-    if kind == "synthetic":
-        opts = {"scale": d.scale, "test_per_class": d.test_per_class, "size": d.size, **parse_synthetic_args(path)}
-        counts = list(d.counts) if d.counts else mavoc_counts(float(opts["scale"]))
-        train = generate(counts, size=int(opts["size"]), seed=int(opts.get("seed", subset_seed)), prefix="train",
-                         progress=progress)
-        if not d.test:
-            test = generate([int(opts["test_per_class"])] * len(counts), size=int(opts["size"]),
-                            seed=10_000 + d.split_seed, prefix="test", progress=progress)
-    else:
-        train = load(d.train, size=d.size, skip_bad=d.skip_bad, progress=progress)
-        if not train.labelled:
-            raise DataError(f"{d.train}: these chips have no labels and cannot train a model; "
-                            "use them with `sartail predict`")
-        if not d.test:
-            train, test = stratified_split(train, d.test_fraction, seed=d.split_seed)
-    if d.test:
-        test = load(d.test, size=train.chip_size[0], skip_bad=d.skip_bad, progress=progress)
-        if not test.labelled:
-            raise DataError(f"{d.test}: the test chips have no labels, so they cannot be scored; "
-                            "use them with `sartail predict`")
-        test = test.relabel(train.class_names)
-    assert test is not None
-    if d.profile:
-        train = long_tailed(train, d.profile, d.ratio, seed=subset_seed, counts=d.counts)
-    if train.num_classes < 2:
-        raise DataError(f"{d.train}: a single class ({train.class_names}) — classification needs at least two")
-    empty = [n for n, c in zip(train.class_names, train.class_counts().tolist()) if c == 0]
-    if empty:
-        raise DataError(f"{d.train}: class(es) {empty} have no training chips")
-    train, val = stratified_split(train, d.val_fraction, seed=cfg.seed)
-    return Splits(train, val, test)
-
-
-def stage_view(chips: ChipSet, stage: StageConfig) -> ChipSet:
-    """The chips a stage sees: ``chips`` without the stage's removed classes."""
-    return chips.remove_classes(list(stage.remove)) if stage.remove else chips
-
-
-def resolve_device(name: str, dist: D.DistInfo | None = None) -> torch.device:
-    """``auto`` picks CUDA when present; under torchrun each process takes its local GPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {name!r} asked for, but no CUDA device is available; use --device cpu")
-        if name == "cuda" and dist is not None and dist.enabled:
-            name = f"cuda:{dist.local_rank}"
-    dev = torch.device(name)
-    if dev.type == "cuda":
-        torch.cuda.set_device(dev)
-    return dev
+from .. import distributed as D
+from ..config import RunConfig
+from ..data.chipset import ChipSet
+from ..data.splits import Splits, prepare_data, stage_view
+from ..errors import RunError, StopRequested
+from ..eval.results import RunResults, StageMetrics
+from ..eval.score import score
+from ..models import Classifier, build_model
+from ..train.callbacks import Callback, StopFlag, sigint_as_stop
+from ..train.heads import set_head_classes
+from ..train.loop import Context, fit_stage
+from ..train.result import StageResult
+from .reuse import stage_key
+from .rundir import LAST, PREDICTIONS, TIMING, RunDir
+from .state import StageState
 
 
 def _input_stats(chips: ChipSet, limit: int = 8192) -> tuple[float, float]:
@@ -135,7 +44,7 @@ def _input_stats(chips: ChipSet, limit: int = 8192) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------------ runs
-class Run:
+class Run(StageState):
     """A recipe's stages trained in order in a run directory, resumable at any point."""
 
     def __init__(self, cfg: RunConfig, run_dir: RunDir, *, data: Splits | None = None,
@@ -147,7 +56,7 @@ class Run:
         self.callbacks = list(callbacks)
         self.progress = progress
         self.dist = D.from_env()
-        self.device = resolve_device(cfg.device, self.dist)
+        self.device = D.resolve_device(cfg.device, self.dist)
         D.init(self.device)
         self.data = data if data is not None else prepare_data(cfg, progress=progress and self.dist.is_main)
         self._check_stage_classes()
@@ -223,41 +132,15 @@ class Run:
         return model.to(self.device)
 
     # ---------------------------------------------------------------- progress
-    def completed(self) -> int:
-        """How many stages have finished (their checkpoints exist, in order)."""
-        n = 0
-        for i, stage in enumerate(self.cfg.stages):
-            if not self.dir.stage_checkpoint(i, stage.name).exists():
-                break
-            n += 1
-        return n
-
     def update_stage(self, name: str, **changes: Any) -> None:
         """Change a stage that has not started yet (e.g. the classes stage 2 removes)."""
-        from .config import apply_overrides, config_from_dict
-
-        idx = [s.name for s in self.cfg.stages].index(self.cfg.stage(name).name)
-        if idx < self.completed() or (idx == self.completed() and (self.dir.checkpoints / LAST).exists()):
+        if self.started(name):
             raise RunError(f"stage {name!r} has already started in {self.dir.path}; reset_to() an earlier stage first")
-        cfg = config_from_dict(apply_overrides(self.cfg.to_dict(), {f"stages.{name}.{k}": v for k, v in changes.items()}))
+        cfg = self.changed_config(name, changes)
         stage_view(self.data.train, cfg.stage(name))
         self.cfg = cfg
         if self.dist.is_main:
             self.dir.write_config(cfg)
-
-    def reset_to(self, name: str) -> None:
-        """Forget every stage after ``name`` (their checkpoints and metrics), to train them anew."""
-        keep = [s.name for s in self.cfg.stages].index(self.cfg.stage(name).name) + 1
-        if keep > self.completed():
-            raise RunError(f"stage {name!r} has not finished yet")
-        ckpt = self.dir.load(self.dir.stage_checkpoint(keep - 1, name))
-        for i in range(keep, len(self.cfg.stages)):
-            self.dir.stage_checkpoint(i, self.cfg.stages[i].name).unlink(missing_ok=True)
-        (self.dir.checkpoints / LAST).unlink(missing_ok=True)
-        (self.dir.path / "results.json").unlink(missing_ok=True)
-        self.dir.truncate_metrics(ckpt["metrics_lines"])
-        self.model = None
-        self.results = {k: v for k, v in self.results.items() if k in [s.name for s in self.cfg.stages[:keep]]}
 
     # ---------------------------------------------------------------- training
     def _log(self, record: dict[str, Any]) -> None:
@@ -268,7 +151,7 @@ class Run:
         c = self.cfg
         return Context(device=self.device, seed=c.seed, batch_size=c.batch_size, eval_batch_size=c.eval_batch_size,
                        amp=c.amp, channels_last=c.channels_last, checkpoint_every=c.checkpoint_every,
-                       check_coverage=c.check_coverage, shots=c.shots, dist=self.dist,
+                       shots=c.shots, dist=self.dist,
                        callbacks=[*self.callbacks, *callbacks], progress=self.progress, log=self._log,
                        timing=self.dir.log_timing)
 
@@ -389,31 +272,23 @@ class Run:
         return False
 
     # ---------------------------------------------------------------- testing
-    def test(self) -> dict[str, Any]:
+    def test(self) -> RunResults:
         """Score every finished stage's model on the test set, once; write results and predictions."""
         n = len(self.cfg.stages)
         if self.completed() < n:
             raise RunError(f"only {self.completed()} of {n} stages have finished; fit() the rest first")
         ctx = self.context()
-        names = self.data.train.class_names
-        out: dict[str, Any] = {"recipe": self.cfg.recipe, "seed": self.cfg.seed, "data": self.data.summary(),
-                               "stages": {}, "val": {}}
+        stages: dict[str, StageMetrics] = {}
+        val: dict[str, dict[str, Any]] = {}
         final_logits = None
         for i, stage in enumerate(self.cfg.stages):
             path = self.dir.stage_checkpoint(i, stage.name)
             model = self.load_model(path)
-            test = stage_view(self.data.test, stage)
-            counts = stage_view(self.data.train, stage).class_counts().tolist()
-            logits = predict_logits(model, test, ctx)
-            m = evaluate_logits(logits, test.labels, test.class_names, train_counts=counts, groups=ctx.shots)
-            m["classes_seen"] = list(test.class_names)
-            m["removed"] = [c for c in names if c not in test.class_names]
-            out["stages"][stage.name] = m
-            out["val"][stage.name] = self.dir.load(path)["val"]
+            m, logits = self._score(model, stage, ctx)
+            stages[stage.name] = m
+            val[stage.name] = self.dir.load(path)["val"]
             final_logits = logits
-        final_stage = self.cfg.stages[-1].name
-        out["final_stage"] = final_stage
-        out["final"] = out["stages"][final_stage]
+        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name)
         if self.dist.is_main:
             self.dir.write_results(out)
             test = stage_view(self.data.test, self.cfg.stages[-1])
@@ -424,7 +299,21 @@ class Run:
             self.dir.write_csv(PREDICTIONS, ["id", "label", "prediction", "confidence"], rows)
         return out
 
-    def fit_and_test(self) -> dict[str, Any]:
+    def _score(self, model: Classifier, stage: Any, ctx: Context) -> tuple[StageMetrics, torch.Tensor]:
+        test = stage_view(self.data.test, stage)
+        counts = stage_view(self.data.train, stage).class_counts().tolist()
+        return score(model, test, ctx, train_counts=counts, shots=self.cfg.shots,
+                     all_classes=self.data.train.class_names)
+
+    def score_stage(self, name: str) -> StageMetrics:
+        """Test-set metrics of one finished stage (as in ``results.json``), without finishing the run."""
+        i = [s.name for s in self.cfg.stages].index(self.cfg.stage(name).name)
+        path = self.dir.stage_checkpoint(i, name)
+        if not path.exists():
+            raise RunError(f"stage {name!r} has not finished in {self.dir.path}")
+        return self._score(self.load_model(path), self.cfg.stages[i], self.context())[0]
+
+    def fit_and_test(self) -> RunResults:
         self.fit()
         return self.test()
 
@@ -435,16 +324,8 @@ class Run:
         return self.load_model(self.dir.stage_checkpoint(n - 1, self.cfg.stages[-1].name))
 
 
-def stage_key(cfg: RunConfig, i: int) -> dict[str, Any]:
-    """The parts of ``cfg`` that determine the result of stage ``i`` (descriptions aside)."""
-    d = cfg.to_dict()
-    stages = [{k: v for k, v in st.items() if k != "description"} for st in d["stages"][: i + 1]]
-    keep = ("seed", "device", "batch_size", "eval_batch_size", "amp", "channels_last", "data", "model", "shots")
-    return {**{k: d[k] for k in keep}, "stages": stages}
-
-
 def resume_hint(path: str | os.PathLike) -> str:
     return f"resume with `sartail run --resume {path}` (or sartail.Run.resume({str(path)!r}).fit())"
 
 
-__all__ = ["Splits", "prepare_data", "stage_view", "resolve_device", "Run", "StopRequested", "resume_hint"]
+__all__ = ["Run", "Splits", "prepare_data", "resume_hint"]

@@ -20,41 +20,13 @@ targets. ``set_epoch`` lets a loss change over training (LDAM's deferred re-weig
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ConfigError, suggest
-
-LOSSES = ("ce", "focal", "class_balanced", "ldam", "logit_adjust", "balanced_softmax", "label_aware_smoothing")
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    """A loss and its options (only those of the chosen loss matter)."""
-
-    name: str = "ce"
-    label_smoothing: float = 0.0
-    gamma: float = 2.0
-    beta: float = 0.9999
-    max_m: float = 0.5
-    s: float = 30.0
-    drw_epoch: int | None = None
-    tau: float = 1.0
-    eps_head: float = 0.3
-    eps_tail: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.name not in LOSSES:
-            raise ConfigError(f"unknown loss {self.name!r}; use one of {LOSSES}.{suggest(self.name, LOSSES)}")
-        if not 0 <= self.label_smoothing < 1:
-            raise ConfigError(f"loss.label_smoothing must lie in [0, 1), got {self.label_smoothing}")
-        if not 0 <= self.beta < 1:
-            raise ConfigError(f"loss.beta must lie in [0, 1), got {self.beta}")
-        if self.gamma < 0 or self.max_m < 0 or self.s <= 0:
-            raise ConfigError("loss.gamma and loss.max_m must be >= 0 and loss.s > 0")
+from ..config import LossConfig
+from ..errors import ConfigError
 
 
 def effective_number_weights(counts: Sequence[int] | torch.Tensor, beta: float) -> torch.Tensor:
@@ -134,4 +106,3 @@ class Loss(nn.Module):
         soft = torch.full_like(logits, 0.0) + eps / (k - 1)
         soft.scatter_(1, targets[:, None], 1 - eps)
         return -(soft * F.log_softmax(logits, dim=1)).sum(1).mean()
-

@@ -34,10 +34,11 @@ from typing import Any
 import torch
 import yaml
 
-from . import __version__
-from .atomic import leftover_temp_files, save_torch, write_json, write_text, write_yaml
-from .config import RunConfig, config_from_dict
-from .errors import ConfigError, RunError
+from ..atomic import jsonable, leftover_temp_files, save_torch, write_json, write_text, write_yaml
+from ..config import RunConfig, config_from_dict
+from ..errors import ConfigError, RunError
+from ..eval.results import RunResults
+from ..version import __version__
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
@@ -196,15 +197,15 @@ class RunDir:
             raise RunError(f"cannot read checkpoint {path}: {exc}") from None
 
     # ---------------------------------------------------------------- results
-    def write_results(self, results: dict[str, Any]) -> None:
+    def write_results(self, results: RunResults) -> None:
         with self._writing(self.path / RESULTS):
-            write_json(self.path / RESULTS, results)
+            write_json(self.path / RESULTS, results.to_json())
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> RunResults:
         p = self.path / RESULTS
         if not p.exists():
             raise RunError(f"{self.path} has no {RESULTS}: the run has not finished (resume it to finish)")
-        return json.loads(p.read_text())
+        return RunResults.from_json(json.loads(p.read_text()))
 
     def write_csv(self, name: str | Path, header: list[str], rows: Iterable[Iterable[Any]]) -> Path:
         buf = io.StringIO()
@@ -235,13 +236,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _jsonl(records: Iterable[dict[str, Any]]) -> str:
     """``records`` as JSON lines, each ending with a newline."""
-    return "".join(json.dumps(r, default=_jsonable) + "\n" for r in records)
-
-
-def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)
+    return "".join(json.dumps(r, default=jsonable) + "\n" for r in records)
 
 
 def git_commit() -> str | None:

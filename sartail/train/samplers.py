@@ -17,36 +17,11 @@ Kinds (``SamplerConfig.name``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
-from .errors import ConfigError, DataError, suggest
-
-SAMPLERS = ("instance", "class_balanced", "sqrt", "progressive", "undersample")
-
-
-@dataclass(frozen=True)
-class SamplerConfig:
-    """Which sampler, and its options.
-
-    Attributes:
-        name: one of :data:`SAMPLERS`.
-        epoch_size: chips per epoch for the drawing samplers (default: the view's size).
-        max_per_class: the cap of ``undersample``.
-    """
-
-    name: str = "instance"
-    epoch_size: int | None = None
-    max_per_class: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.name not in SAMPLERS:
-            raise ConfigError(f"unknown sampler {self.name!r}; use one of {SAMPLERS}.{suggest(self.name, SAMPLERS)}")
-        if self.epoch_size is not None and self.epoch_size < 1:
-            raise ConfigError(f"sampler.epoch_size must be >= 1, got {self.epoch_size}")
-        if self.name == "undersample" and (self.max_per_class is None or self.max_per_class < 1):
-            raise ConfigError("sampler 'undersample' needs max_per_class >= 1")
+from ..config import SamplerConfig
+from ..errors import ConfigError, DataError
 
 
 class EpochSampler:

@@ -1,4 +1,4 @@
-"""The one training loop and the one evaluation loop, shared by every stage and recipe.
+"""The one training loop, shared by every stage and recipe (evaluation: :mod:`sartail.eval.predict`).
 
 A stage is data (:class:`~sartail.config.StageConfig`): which classes it sees, its
 sampler, which parameters train, its loss, optimizer, schedule, augmentation and epochs.
@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import copy
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,75 +23,22 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import distributed as D
-from .config import OptimizerConfig, ScheduleConfig, StageConfig
-from .data.augment import augment_batch, mixup
-from .data.chipset import ChipSet
-from .errors import NonFiniteLossError, StopRequested
+from .. import distributed as D
+from ..config import ShotGroups, StageConfig
+from ..data.augment import augment_batch, mixup
+from ..data.chipset import ChipSet
+from ..errors import NonFiniteLossError, StopRequested
+from ..eval.metrics import evaluate_logits
+from ..eval.predict import predict_logits
+from ..models import Classifier
+from .callbacks import Callback
+from .heads import set_train_mode, trainable_parameters
 from .losses import Loss
-from .metrics import ShotGroups, evaluate_logits
-from .models import Classifier, Head
+from .result import StageResult
 from .samplers import EpochSampler, plan_batches
+from .schedule import build_optimizer, lr_at
 
 
-# ------------------------------------------------------------------------------ callbacks
-class Callback:
-    """Hooks into the loop (all optional). ``should_stop`` is polled before every step."""
-
-    def on_stage_start(self, stage: StageConfig, info: dict[str, Any]) -> None: ...
-
-    def on_step(self, info: dict[str, Any]) -> None: ...
-
-    def on_epoch_end(self, record: dict[str, Any]) -> None: ...
-
-    def on_stage_end(self, stage: StageConfig, result: StageResult) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
-
-
-class StopFlag(Callback):
-    """A thread-safe stop request (the notebooks' Stop button sets it)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    def clear(self) -> None:
-        self._event.clear()
-
-    def should_stop(self) -> bool:
-        return self._event.is_set()
-
-
-@contextmanager
-def sigint_as_stop(flag: StopFlag):
-    """Within the block, Ctrl-C (SIGINT) sets ``flag`` instead of raising at a random point.
-
-    A second Ctrl-C raises :class:`KeyboardInterrupt` as usual. Outside the main thread
-    (a notebook's background run) this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag.should_stop():
-            signal.signal(signal.SIGINT, previous)
-            raise KeyboardInterrupt
-        flag.set()
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-# ------------------------------------------------------------------------------ context
 @dataclass
 class Context:
     """What the loop needs besides the stage: device, seeds, batch sizes, hooks."""
@@ -105,7 +50,6 @@ class Context:
     amp: bool = True
     channels_last: bool = True
     checkpoint_every: int = 0
-    check_coverage: bool = False
     shots: ShotGroups = field(default_factory=ShotGroups)
     dist: D.DistInfo = field(default_factory=D.DistInfo)
     callbacks: Sequence[Callback] = ()
@@ -126,121 +70,9 @@ class Context:
         return local
 
 
-@dataclass
-class StageResult:
-    """What a stage left: its epoch records, final validation metrics and chosen tau."""
-
-    name: str
-    history: list[dict[str, Any]]
-    val: dict[str, Any]
-    tau: float | None = None
-    best_epoch: int | None = None
-
-
 def stream_seed(seed: int, stage: int, epoch: int, stream: int) -> int:
     """A distinct, reproducible seed per (run seed, stage, epoch, stream)."""
     return (int(seed) * 1_000_003 + stage * 10_007 + epoch * 101 + stream) % (2**62)
-
-
-# ------------------------------------------------------------------------------ heads
-def set_head_classes(model: Classifier, class_ids: Sequence[int], bank: dict[int, dict[str, torch.Tensor]]) -> None:
-    """Give ``model`` a head for ``class_ids`` (original ids, in order), handing rows over.
-
-    Each class's row comes from the current head if it has that class, else from ``bank``
-    (the last row that class had), else a fresh initialisation. ``bank`` is updated with
-    the current head's rows first, so no class's row is ever lost between stages.
-    """
-    head = model.head
-    class_ids = [int(c) for c in class_ids]
-    if head.class_ids.tolist() == class_ids:
-        return
-    bank.update(head.rows())
-    new = Head(head.weight.shape[1], class_ids, head.kind, head.temperature).to(head.weight.device)
-    with torch.no_grad():
-        new.tau.copy_(head.tau)
-        for i, cid in enumerate(class_ids):
-            if cid in bank:
-                for name in Head.ROWS:
-                    getattr(new, name)[i] = bank[cid][name].to(new.weight.device)
-    new.bias.requires_grad_(head.bias.requires_grad)
-    model.head = new
-
-
-def trainable_parameters(model: Classifier, stage: StageConfig) -> list[nn.Parameter]:
-    """Set ``requires_grad`` for the stage (``all``, ``head`` or ``scales``) and return those parameters."""
-    head = model.head
-    for p in model.parameters():
-        p.requires_grad_(False)
-    if stage.train == "scales":
-        params = [head.scale]
-    else:
-        params = [head.weight] + ([head.bias] if head.kind == "linear" else [])
-        if stage.train == "all":
-            params = list(model.body.parameters()) + params
-    for p in params:
-        p.requires_grad_(True)
-    return params
-
-
-def set_train_mode(model: Classifier, stage: StageConfig) -> None:
-    """Training mode, except a frozen body's BatchNorm keeps its statistics unless ``bn: update``."""
-    model.train()
-    if stage.train != "all" and stage.bn == "frozen":
-        model.body.eval()
-
-
-# ------------------------------------------------------------------------------ optimizer
-def build_optimizer(params: list[nn.Parameter], cfg: OptimizerConfig) -> torch.optim.Optimizer:
-    if cfg.name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                               nesterov=cfg.nesterov and cfg.momentum > 0)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
-def lr_at(step: int, total_steps: int, steps_per_epoch: int, base_lr: float, cfg: ScheduleConfig) -> float:
-    """Learning rate at global ``step`` of a stage: linear warm-up, then the schedule."""
-    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
-    if step < warm:
-        return base_lr * (step + 1) / warm
-    if cfg.name == "constant":
-        return base_lr
-    if cfg.name == "step":
-        epoch = step / max(steps_per_epoch, 1)
-        return base_lr * cfg.gamma ** sum(epoch >= m for m in cfg.milestones)
-    span = max(total_steps - warm, 1)
-    t = min(max(step - warm, 0) / span, 1.0)
-    return cfg.min_lr + (base_lr - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * t))
-
-
-# ------------------------------------------------------------------------------ evaluation
-@torch.no_grad()
-def predict_logits(model: nn.Module, chips: ChipSet, ctx: Context) -> torch.Tensor:
-    """Logits for every chip of ``chips`` (in order), sharded over processes if distributed."""
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    n = len(chips)
-    positions = torch.arange(n)
-    if ctx.dist.enabled:
-        positions = torch.tensor_split(positions, ctx.dist.world_size)[ctx.dist.rank]
-    outs = []
-    for start in range(0, positions.numel(), ctx.eval_batch_size):
-        pos = positions[start : start + ctx.eval_batch_size]
-        x = chips.pixels(pos).to(ctx.device, non_blocking=True).float()
-        if ctx.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with ctx.autocast:
-            outs.append(model(x).float().cpu())
-    logits = torch.cat(outs) if outs else torch.zeros(0, _num_outputs(model))
-    if ctx.dist.enabled:
-        logits = torch.cat(D.all_gather_objects(logits, ctx.dist))
-    for m, mode in modes.items():
-        m.training = mode
-    return logits
-
-
-def _num_outputs(model: nn.Module) -> int:
-    head = model.module.head if hasattr(model, "module") else model.head
-    return head.num_classes
 
 
 def evaluate(model: Classifier, chips: ChipSet, ctx: Context, train_counts: Sequence[int] | None = None) -> dict[str, Any]:
@@ -343,15 +175,12 @@ def fit_stage(
             batches = plan_batches(epoch_positions, batch_size, ctx.dist.rank, ctx.dist.world_size)
             first = start_step if epoch == start_epoch else 0
             set_train_mode(model, stage)
-            seen_positions = []
             for step in range(first, len(batches)):
                 if ctx.stop_requested():
                     if save is not None:
                         save(loop_state(epoch, step, aug_g))
                     raise StopRequested(f"stage {stage.name!r} stopped at epoch {epoch + 1}, step {step}")
                 pos = batches[step].to(device)
-                if ctx.check_coverage:
-                    seen_positions.append(batches[step])
                 x = images.index_select(0, rows[pos]).float()
                 y = labels[pos]
                 x = augment_batch(x, stage.augment, aug_g)
@@ -401,8 +230,6 @@ def fit_stage(
                 "train_acc": sums[1] / max(sums[2], 1),
                 "train_seen": int(sums[2]),
             }
-            if ctx.check_coverage:
-                record["coverage"] = _coverage(seen_positions, epoch_positions, ctx)
             if val is not None and len(val):
                 vm = evaluate(model, val, ctx)
                 record.update(val_top1=vm["top1"], val_balanced=vm["balanced"], val_loss=vm.get("loss"))
@@ -436,17 +263,6 @@ def fit_stage(
     for cb in ctx.callbacks:
         cb.on_stage_end(stage, result)
     return result
-
-
-def _coverage(seen: list[torch.Tensor], expected: torch.Tensor, ctx: Context) -> dict[str, int]:
-    """How many of the epoch's positions every process saw together, and how many twice."""
-    mine = torch.cat(seen) if seen else torch.zeros(0, dtype=torch.int64)
-    everyone = torch.cat(D.all_gather_objects(mine, ctx.dist))
-    # positions may repeat in the epoch itself (drawing samplers), so compare as multisets
-    want = torch.bincount(expected, minlength=int(expected.max()) + 1 if expected.numel() else 0)
-    got = torch.bincount(everyone, minlength=want.numel())
-    return {"expected": int(expected.numel()), "seen": int(everyone.numel()),
-            "missing": int((want - got).clamp_min(0).sum()), "extra": int((got - want).clamp_min(0).sum())}
 
 
 def select_tau(model: Classifier, val: ChipSet | None, grid: Sequence[float], ctx: Context) -> float:

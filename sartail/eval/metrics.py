@@ -8,28 +8,13 @@ scikit-learn's (see the tests); the work is done in torch so that it is fast on 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
-from .errors import ConfigError
-
-
-@dataclass(frozen=True)
-class ShotGroups:
-    """Many-shot: more than ``many`` training chips; few-shot: fewer than ``few``; medium between."""
-
-    many: int = 100
-    few: int = 20
-
-    def __post_init__(self) -> None:
-        if self.few > self.many or self.few < 0:
-            raise ConfigError(f"shot groups need 0 <= few <= many, got few={self.few}, many={self.many}")
-
-    def assign(self, train_counts: Sequence[int]) -> list[str]:
-        return ["many" if n > self.many else "few" if n < self.few else "medium" for n in train_counts]
+from ..config import ShotGroups
+from .results import StageMetrics, metric
 
 
 def confusion_matrix(targets: torch.Tensor, preds: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -76,21 +61,18 @@ def calibration(probs: torch.Tensor, targets: torch.Tensor, bins: int = 15) -> d
     correct = (pred == targets).double()
     edges = torch.linspace(0, 1, bins + 1, dtype=torch.float64)
     which = torch.bucketize(conf.double(), edges[1:-1], right=True)
-    ece = 0.0
     curve = []
-    n = max(targets.numel(), 1)
     for b in range(bins):
         sel = which == b
         k = int(sel.sum())
         if k:
             acc_b = float(correct[sel].mean())
             conf_b = float(conf[sel].double().mean())
-            ece += k / n * abs(acc_b - conf_b)
         else:
             acc_b = conf_b = None  # type: ignore[assignment]
         curve.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "count": k, "accuracy": acc_b,
                       "confidence": conf_b})
-    return {"ece": ece, "reliability": curve}
+    return {"ece": ece_of_bins(curve), "reliability": curve}
 
 
 def summarize(
@@ -147,3 +129,36 @@ def evaluate_logits(
     if targets.numel():
         out["loss"] = float(torch.nn.functional.cross_entropy(logits, targets))
     return out
+
+
+def ece_of_bins(bins: Sequence[Mapping[str, Any]]) -> float:
+    """Expected calibration error of reliability bins (``count``, ``accuracy``, ``confidence`` each)."""
+    total = sum(b["count"] for b in bins) or 1
+    return sum(b["count"] / total * abs(b["accuracy"] - b["confidence"]) for b in bins if b["count"])
+
+
+def pool_reliability(value: Any) -> tuple[list[dict[str, Any]], list[float]]:
+    """Pool the reliability bins of one or several metric dicts (or a bin list); returns (bins, ECE of each run).
+
+    Runs given as bins only get the ECE of the pooled bins.
+    """
+    several = isinstance(value, Sequence) and not isinstance(value, Mapping) and value and \
+        not (isinstance(value[0], Mapping) and "lo" in value[0])
+    curves, eces = [], []
+    for r in (value if several else [value]):
+        if isinstance(r, (Mapping, StageMetrics)):
+            curves.append(metric(r, "reliability"))
+            if metric(r, "ece") is not None:
+                eces.append(metric(r, "ece"))
+        else:
+            curves.append(list(r))
+    pooled = []
+    for b in range(len(curves[0])):
+        n = sum(c[b]["count"] for c in curves)
+        acc = sum(c[b]["count"] * (c[b]["accuracy"] or 0.0) for c in curves) / n if n else math.nan
+        conf = sum(c[b]["count"] * (c[b]["confidence"] or 0.0) for c in curves) / n if n else math.nan
+        pooled.append({"lo": curves[0][b]["lo"], "hi": curves[0][b]["hi"], "count": n, "accuracy": acc,
+                       "confidence": conf})
+    if not eces:  # bins only: compute ECE from the pooled bins
+        eces = [ece_of_bins(pooled)]
+    return pooled, eces

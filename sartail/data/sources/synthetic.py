@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..errors import DataError
-from ._memory import release_free_memory
-from .chipset import ChipSet, GeneratedIds
-from .loaders import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
+from ...errors import DataError
+from .._memory import release_free_memory
+from ..chipset import ChipSet, GeneratedIds
+from ..classes import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
 
 #: The default scale of the embedded training set (about 4,400 chips; class 9 keeps 9).
 DEFAULT_SCALE = 0.015
@@ -168,7 +168,7 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     """
     b = labels.numel()
     g = generator
-    rnd = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
+    rnd = lambda *shape: torch.rand(*shape, generator=g)
     # per chip: target frame (orientation, position, size jitter), depression, looks of the scene
     theta = rnd(b) * 2 * math.pi
     centre = (rnd(b, 2) - 0.5) * JITTER

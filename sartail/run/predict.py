@@ -5,8 +5,10 @@ import os
 import re
 from pathlib import Path
 
-from .data import load, parse_spec
-from .errors import ConfigError
+from ..data import data_kind, load
+from ..errors import ConfigError
+from ..eval.predict import predict_logits
+from .run import Run
 
 _MAVOC_ID = re.compile(r"(?:SAR|EO)_(\d+)\.png$", re.IGNORECASE)
 
@@ -23,12 +25,9 @@ def predict_csv(run_dir: str | os.PathLike, spec: str, out: str | os.PathLike, *
     ``class_id`` is the original class id (0..9 for MAVOC), whatever classes the last stage
     saw. Rows follow the chips' sorted ids. Returns the CSV path and the number of rows.
     """
-    from .pipeline import Run
-    from .stages import predict_logits
-
-    kind, _ = parse_spec(spec)
-    if kind == "synthetic":
-        raise ConfigError("predict takes chips from disk (e.g. mavoc_test:PATH), not synthetic data")
+    kind, _ = data_kind(spec)
+    if not kind.on_disk:
+        raise ConfigError(f"predict takes chips from disk (e.g. mavoc_test:PATH), not generated {kind.name} data")
     run = Run.resume(run_dir, progress=progress)
     model = run.final_model()
     chips = load(spec, size=run.cfg.data.size, progress=progress)
