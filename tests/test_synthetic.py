@@ -285,3 +285,22 @@ def test_separable_blur_with_two_tap_sets():
     kernel = torch.outer(torch.tensor(ty), torch.tensor(tx)).view(1, 1, 9, 9)
     torch.testing.assert_close(_blur_valid(x, tx, ty), F.conv2d(x.unsqueeze(1), kernel).squeeze(1), atol=1e-5,
                                rtol=1e-5)
+
+
+def test_scene_relief_and_field_edges_lengthen_the_autocorrelation(monkeypatch):
+    """Large-scale scene structure (relief, field boundaries) makes the clutter correlate over
+    longer distances, as in the real chips (autocorrelation length 4.3 px)."""
+    from sartail.data import realism
+    from sartail.data.sources import synthetic as syn
+
+    labels = torch.zeros(200, dtype=torch.int64)
+
+    def acf_length() -> float:
+        chips = render_chips(labels, 56, torch.Generator().manual_seed(3))
+        return float(realism.chip_statistics(chips).get("acf_length").mean())
+
+    with_structure = acf_length()
+    monkeypatch.setattr(syn, "RELIEF_MAX_SD", 0.0)
+    monkeypatch.setattr(syn, "FIELD_SHARE", 0.0)
+    flat = acf_length()
+    assert with_structure > flat + 0.2

@@ -8,7 +8,7 @@ Used to measure how realistic the embedded synthetic chips are against real ones
   coefficient of variation of the speckle, the spatial autocorrelation, bright scatterers);
 - :func:`grey_level_distances`: Wasserstein-1 and Kolmogorov-Smirnov distances between the
   two sets' pooled grey-level histograms;
-- :func:`statistics_discriminator`: a logistic regression or gradient boosting on the
+- :func:`statistics_discriminator` (from :mod:`sartail.data.discriminators`): a logistic regression or gradient boosting on the
   per-chip statistics, trained to tell set A from set B on half of the chips and tested on
   the other half (ROC AUC; 0.5 = indistinguishable, 1.0 = always told apart);
 - :func:`cnn_discriminator`: the same with a small CNN on the pixels (a harder check);
@@ -32,6 +32,8 @@ import torch
 
 from ..errors import DataError
 from .chipset import ChipSet
+from .discriminators import cnn_discriminator, equal_draw, statistics_discriminator
+from .pixels import as_pixel_array
 
 #: The per-chip statistics, in the order of :func:`chip_statistics`'s columns.
 STATISTICS: tuple[str, ...] = (
@@ -40,23 +42,6 @@ STATISTICS: tuple[str, ...] = (
 )
 #: Lags (pixels) over which the autocorrelation length is looked for.
 MAX_LAG = 12
-
-
-def _as_array(chips: ChipSet | np.ndarray | torch.Tensor) -> np.ndarray:
-    """``uint8``/float pixels ``[N, H, W]`` of a chip set, tensor or array."""
-    if isinstance(chips, ChipSet):
-        arr = chips.pixels().numpy()
-    elif isinstance(chips, torch.Tensor):
-        arr = chips.numpy()
-    else:
-        arr = np.asarray(chips)
-    if arr.ndim == 4:
-        if arr.shape[1] != 1:
-            raise DataError(f"chips must have one channel, got shape {arr.shape}")
-        arr = arr[:, 0]
-    if arr.ndim != 3 or min(arr.shape[1:]) < 4:
-        raise DataError(f"chips must be [N, H, W] (or [N, 1, H, W]) of at least 4 x 4 px, got shape {arr.shape}")
-    return arr
 
 
 def _box_mean(x: np.ndarray, k: int) -> np.ndarray:
@@ -127,7 +112,7 @@ def chip_statistics(chips: ChipSet | np.ndarray | torch.Tensor, *, window: int =
     ``peak_contrast`` (the brightest pixel above the median, in stds) and ``dark_share``
     (pixels darker than mean - 1.5 std: shadow). A constant chip gets 0 for every ratio.
     """
-    arr = _as_array(chips).astype(np.float64)
+    arr = as_pixel_array(chips).astype(np.float64)
     n = arr.shape[0]
     flat = arr.reshape(n, -1)
     mean = flat.mean(1)
@@ -178,7 +163,7 @@ def statistics_matrix(stats: Mapping[str, np.ndarray]) -> np.ndarray:
 
 def grey_histogram(chips: ChipSet | np.ndarray | torch.Tensor) -> np.ndarray:
     """The pooled 256-bin histogram of grey levels (counts of 0..255) of all chips."""
-    arr = _as_array(chips)
+    arr = as_pixel_array(chips)
     if arr.dtype != np.uint8:
         raise DataError(f"grey-level histograms need uint8 chips, got {arr.dtype}")
     return np.bincount(arr.reshape(-1), minlength=256).astype(np.int64)
@@ -213,133 +198,6 @@ def _summary(values: np.ndarray) -> dict[str, float]:
     p = np.percentile(v, [5, 50, 95])
     return {"mean": float(v.mean()), "std": float(v.std()), "p05": float(p[0]), "median": float(p[1]),
             "p95": float(p[2])}
-
-
-def _balanced_halves(n: int, repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``repeats`` x 2 (train, test) splits of ``2 n`` samples (``n`` of each set): each
-    half holds half of each set; every split is used both ways."""
-    from sklearn.model_selection import RepeatedStratifiedKFold
-
-    y = np.r_[np.zeros(n), np.ones(n)]
-    cv = RepeatedStratifiedKFold(n_splits=2, n_repeats=repeats, random_state=seed)
-    return list(cv.split(np.zeros((2 * n, 1)), y))
-
-
-def _equal_draw(n_a: int, n_b: int, max_chips: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of an equal number of chips of each set (the smaller set's size, at most ``max_chips``)."""
-    n = min(n_a, n_b, max_chips or n_a)
-    if n < 4:
-        raise DataError(f"at least 4 chips of each set are needed to compare them, got {n_a} and {n_b}")
-    g = np.random.default_rng(seed)
-    return np.sort(g.choice(n_a, n, replace=False)), np.sort(g.choice(n_b, n, replace=False))
-
-
-def statistics_discriminator(features_a: np.ndarray, features_b: np.ndarray, *, model: str = "logistic",
-                             repeats: int = 3, seed: int = 0) -> dict[str, Any]:
-    """ROC AUC of a classifier telling set A (label 0) from set B (label 1) by per-chip features.
-
-    The sets must hold equally many rows. Every split trains on half of each set and tests on
-    the other half (and the other way round), ``repeats`` times: the AUC reported is the mean
-    over those ``2 x repeats`` held-out halves. ``model`` is ``"logistic"`` (standardised
-    logistic regression) or ``"boosting"`` (histogram gradient boosting). Non-finite features
-    are set to 0.
-    """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    a, b = np.asarray(features_a, dtype=np.float64), np.asarray(features_b, dtype=np.float64)
-    if a.ndim != 2 or a.shape != b.shape:
-        raise DataError(f"two feature matrices of one shape [n, k] are needed, got {a.shape} and {b.shape}")
-    if model not in ("logistic", "boosting"):
-        raise DataError(f"model must be 'logistic' or 'boosting', got {model!r}")
-    x = np.nan_to_num(np.concatenate([a, b]), nan=0.0, posinf=0.0, neginf=0.0)
-    y = np.r_[np.zeros(len(a)), np.ones(len(b))]
-    aucs = []
-    for train, test in _balanced_halves(len(a), repeats, seed):
-        if model == "logistic":
-            clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
-        else:
-            clf = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, random_state=seed)
-        clf.fit(x[train], y[train])
-        aucs.append(float(roc_auc_score(y[test], clf.predict_proba(x[test])[:, 1])))
-    return {"model": model, "auc": float(np.mean(aucs)), "auc_std": float(np.std(aucs)), "folds": aucs,
-            "n_per_set": len(a)}
-
-
-class _SmallCNN(torch.nn.Module):
-    """Three conv blocks and a linear read-out of the mean- and max-pooled features."""
-
-    def __init__(self, width: int = 16) -> None:
-        super().__init__()
-        w = width
-        self.body = torch.nn.Sequential(
-            torch.nn.Conv2d(1, w, 3, padding=1), torch.nn.BatchNorm2d(w), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(w, 2 * w, 3, padding=1), torch.nn.BatchNorm2d(2 * w), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(2 * w, 2 * w, 3, padding=1), torch.nn.BatchNorm2d(2 * w), torch.nn.ReLU(),
-        )
-        self.head = torch.nn.Linear(4 * w, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.body(x)
-        return self.head(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1)).squeeze(1)
-
-
-def _centre_crop(arr: np.ndarray, h: int, w: int) -> np.ndarray:
-    top, left = (arr.shape[1] - h) // 2, (arr.shape[2] - w) // 2
-    return arr[:, top:top + h, left:left + w]
-
-
-def cnn_discriminator(chips_a: ChipSet | np.ndarray | torch.Tensor, chips_b: ChipSet | np.ndarray | torch.Tensor, *,
-                      epochs: int = 15, repeats: int = 1, seed: int = 0, width: int = 16) -> dict[str, Any]:
-    """ROC AUC of a small CNN telling chips A (label 0) from chips B (label 1), pixels in.
-
-    Equally many chips of each set; the halves are the same kind of split as
-    :func:`statistics_discriminator`'s (train on half of each set, test on the other half,
-    both ways, ``repeats`` times). Grey levels go in as they are (scaled to 0..1), so
-    brightness counts; training flips and rotates the chips by multiples of 90 degrees.
-    Chips of two sizes are centre-cropped to the smaller one. Runs on the CPU.
-    """
-    from sklearn.metrics import roc_auc_score
-
-    a, b = _as_array(chips_a), _as_array(chips_b)
-    if len(a) != len(b):
-        raise DataError(f"the CNN discriminator needs equally many chips of each set, got {len(a)} and {len(b)}")
-    h, w = min(a.shape[1], b.shape[1]), min(a.shape[2], b.shape[2])
-    x = torch.from_numpy(np.concatenate([_centre_crop(a, h, w), _centre_crop(b, h, w)]).astype(np.float32) / 255.0)
-    x = x.unsqueeze(1)
-    y = torch.cat([torch.zeros(len(a)), torch.ones(len(b))])
-    aucs = []
-    for split, (train, test) in enumerate(_balanced_halves(len(a), repeats, seed)):
-        g = torch.Generator().manual_seed(seed * 1000 + split)
-        torch.manual_seed(seed * 1000 + split)
-        net = _SmallCNN(width)
-        opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
-        steps = epochs * math.ceil(len(train) / 64)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-        tr = torch.from_numpy(train)
-        net.train()
-        for _ in range(epochs):
-            order = tr[torch.randperm(len(tr), generator=g)]
-            for start in range(0, len(order), 64):
-                idx = order[start:start + 64]
-                xb = x[idx]
-                if torch.rand(1, generator=g) < 0.5:
-                    xb = xb.flip(3)
-                xb = torch.rot90(xb, int(torch.randint(0, 4, (1,), generator=g)), (2, 3))
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xb), y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-        net.eval()
-        with torch.no_grad():
-            scores = torch.cat([net(x[torch.from_numpy(test[i:i + 256])]) for i in range(0, len(test), 256)])
-        aucs.append(float(roc_auc_score(y[test].numpy(), scores.numpy())))
-    return {"model": "cnn", "auc": float(np.mean(aucs)), "auc_std": float(np.std(aucs)), "folds": aucs,
-            "n_per_set": len(a), "epochs": epochs}
 
 
 @dataclass
@@ -398,11 +256,11 @@ def compare_chipsets(a: ChipSet, b: ChipSet, *, name_a: str | None = None, name_
     """
     if not len(a) or not len(b):
         raise DataError(f"both chip sets need chips, got {len(a)} and {len(b)}")
-    px_a, px_b = _as_array(a), _as_array(b)
+    px_a, px_b = as_pixel_array(a), as_pixel_array(b)
     stats_a, stats_b = chip_statistics(px_a), chip_statistics(px_b)
     hist_a, hist_b = grey_histogram(px_a), grey_histogram(px_b)
     dist = grey_level_distances(hist_a, hist_b)
-    pos_a, pos_b = _equal_draw(len(a), len(b), max_chips, seed)
+    pos_a, pos_b = equal_draw(len(a), len(b), max_chips, seed)
     fa, fb = statistics_matrix(stats_a)[pos_a], statistics_matrix(stats_b)[pos_b]
     disc = {m: statistics_discriminator(fa, fb, model=m, repeats=repeats, seed=seed) for m in ("logistic", "boosting")}
     if cnn:

@@ -8,7 +8,8 @@ the kit runs with no download, but results on them say nothing about real SAR.
 Each of the ten MAVOC classes has its own target geometry: body parts (length, width,
 height, brightness), a layout of bright point scatterers, and a radar shadow whose length
 follows the height of each part and the depression angle. Every chip draws a random
-orientation, a position and size jitter, a depression angle, clutter texture, brightness and
+orientation, a position and size jitter, a depression angle, clutter texture and scene relief
+(field boundaries, roads), brightness and
 contrast, single-look correlated speckle and a native size of 54 to 60 px (see
 :func:`render_chips`). Neighbouring classes
 (sedan / SUV, pickup / pickup with trailer, flatbed / flatbed with trailer) differ subtly,
@@ -122,11 +123,14 @@ DARK_SHARE = 0.0024
 DEPRESSION_DEG: tuple[float, ...] = (25.0, 30.0, 35.0, 40.0, 45.0)
 #: Gaussian point-spread function of the speckle (px, one standard deviation), along rows
 #: (x, azimuth) and columns (y, range): real MAVOC speckle correlates over about 2 px.
-PSF_SIGMA = (1.55, 1.5)
+PSF_SIGMA = (1.35, 1.3)
 #: Grey level = brightness * (GREY_OFFSET + GREY_SCALE * intensity ** GREY_POWER), intensity
 #: relative to the mean clutter: a power-law compression between amplitude (0.5) and dB (the
 #: limit 0), fitted to the real chips' grey-level histogram and lower tail.
-GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.22, 0.0, 105.0
+GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.20, 0.0, 110.0
+#: Per chip, the power varies log-normally by this standard deviation (of its logarithm):
+#: real chips differ in speckle contrast (processing, looks).
+GREY_POWER_SD = 0.1
 #: Clutter texture: log-normal, the sum of Gaussian noise grids of these sides (px), each
 #: bicubically enlarged to the chip, times these standard deviations (large and mid scale).
 TEXTURE: tuple[tuple[int, float], ...] = ((6, 0.35), (16, 0.45))
@@ -143,6 +147,14 @@ BRIGHTNESS_SD, CONTRAST_SD = 0.08, 0.06
 JITTER = 4.0
 #: Share of chips with a straight bright feature (a road edge, a wall, a guard rail).
 LINE_SHARE = 0.12
+#: Large-scale scene structure: a coarse log-reflectivity relief (a noise grid of this side,
+#: bicubically enlarged) whose standard deviation is drawn per chip as ``max_sd * u ** 2``
+#: (u uniform): most scenes flat, some with strong low-frequency relief, as the real chips'
+#: widely spread autocorrelation lengths show.
+RELIEF_SIDE, RELIEF_MAX_SD = 3, 1.0
+#: Share of chips crossed by a field boundary (a straight edge between two terrains), and the
+#: standard deviation of the log-reflectivity step across it.
+FIELD_SHARE, FIELD_STEP_SD = 0.4, 0.6
 
 
 def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, block: int = 256) -> torch.Tensor:
@@ -150,16 +162,17 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
 
     A chip is the intensity of coherent clutter and a target, compressed to grey levels:
 
-    - clutter reflectivity: a smooth log-normal texture on two scales, now and then a
-      straight bright feature (a road edge or wall);
+    - clutter reflectivity: a smooth log-normal texture on two scales, a coarse relief of
+      per-chip strength (:data:`RELIEF_MAX_SD`), now and then a field boundary (a step in
+      log-reflectivity, :data:`FIELD_SHARE`) and a straight bright feature (a road edge or wall);
     - the target: diffuse body parts (the class geometry of :data:`MODELS`, rotated and
       jittered) and the radar shadow behind them, whose length is each part's height over
       the tangent of the chip's depression angle (:data:`DEPRESSION_DEG`);
     - speckle: single-look, spatially correlated (a complex Gaussian field through a
       Gaussian point-spread function, :data:`PSF_SIGMA`), multiplying clutter and body;
     - bright point scatterers (not speckled) on top, as a few dominant corner returns;
-    - grey = brightness * (offset + scale * intensity ** 0.22), with a brightness and a
-      contrast that vary from chip to chip, rounded to uint8;
+    - grey = brightness * (offset + scale * intensity ** power), with a brightness, a
+      contrast and a power (about 0.2) that vary from chip to chip, rounded to uint8;
     - the chip's native size (:data:`NATIVE_SIZES`) centre-cropped / zero-padded to
       ``size``, and a rare all-dark chip (:data:`DARK_SHARE`), as in the real chips.
 
@@ -179,7 +192,11 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     shadow_depth = SHADOW_DEPTH[0] + SHADOW_DEPTH[1] * rnd(b)
     brightness = torch.exp(BRIGHTNESS_SD * torch.randn(b, generator=g))
     contrast = torch.exp(CONTRAST_SD * torch.randn(b, generator=g))
+    power = GREY_POWER * torch.exp(GREY_POWER_SD * torch.randn(b, generator=g))
     terrain = TEXTURE_GAIN[0] + TEXTURE_GAIN[1] * rnd(b)  # smooth fields to rough terrain
+    relief_sd = RELIEF_MAX_SD * rnd(b).square()
+    relief = torch.randn(b, 1, RELIEF_SIDE, RELIEF_SIDE, generator=g)
+    fields = _field_edges(b, g)
     half = (size - 1) / 2
     coords = torch.arange(size, dtype=torch.float32) - half
     cos, sin = torch.cos(theta), torch.sin(theta)
@@ -218,7 +235,12 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
                 part = F.interpolate(part, size=(fine, fine), mode="bicubic", align_corners=False)
             tex.add_(part, alpha=sd)
         tex = F.interpolate(tex, size=(size, size), mode="bicubic", align_corners=False)
-        refl = tex.squeeze_(1).mul_(terrain[start:stop].view(n, 1, 1)).exp_()
+        tex = tex.squeeze_(1).mul_(terrain[start:stop].view(n, 1, 1))
+        if RELIEF_MAX_SD > 0:
+            big = F.interpolate(relief[start:stop], size=(size, size), mode="bicubic", align_corners=False)
+            tex.add_(big.squeeze_(1).mul_(relief_sd[start:stop].view(n, 1, 1)))
+        _add_field_edges(tex, fields, start, coords)
+        refl = tex.exp_()
         refl.div_(refl.flatten(1).mean(1).view(n, 1, 1))
         sel = lines[0] >= start
         sel &= lines[0] < stop
@@ -232,7 +254,7 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         speckle = field.square_().view(n, 2, size, size).sum(1)
         intensity = refl.mul_(speckle.mul_(_speckle_norm(taps_x, taps_y)))
         intensity.add_(points[start:stop].mul_(scatter_gain[start:stop].view(n, 1, 1)))
-        grey = intensity.clamp_min_(0).pow_(GREY_POWER).mul_((GREY_SCALE * contrast[start:stop]).view(n, 1, 1))
+        grey = intensity.clamp_min_(0).pow_(power[start:stop].view(n, 1, 1)).mul_((GREY_SCALE * contrast[start:stop]).view(n, 1, 1))
         grey.add_(GREY_OFFSET).mul_(brightness[start:stop].view(n, 1, 1))
         img[start:stop] = grey.clamp_(0, 255).round_().to(torch.uint8)
     _native_size(img, g)
@@ -259,6 +281,30 @@ def _bright_lines(b: int, size: int, g: torch.Generator) -> tuple[torch.Tensor, 
     dist = x * torch.cos(phi).view(k, 1, 1) + y * torch.sin(phi).view(k, 1, 1) - offset.view(k, 1, 1)
     refl = dist.square_().div_((-2 * width.square()).view(k, 1, 1)).clamp_min_(-80.0).exp_()
     return idx, refl.mul_(strength.view(k, 1, 1))
+
+
+def _field_edges(b: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per chip: the direction and offset of a field boundary and the log-reflectivity step
+    across it (0 for the chips without one, :data:`FIELD_SHARE`)."""
+    has = torch.rand(b, generator=g) < FIELD_SHARE
+    phi = torch.rand(b, generator=g) * (2 * math.pi)
+    offset = (torch.rand(b, generator=g) - 0.5) * 40.0
+    step = torch.randn(b, generator=g) * FIELD_STEP_SD * has
+    return phi, offset, step
+
+
+def _add_field_edges(tex: torch.Tensor, fields: tuple[torch.Tensor, torch.Tensor, torch.Tensor], start: int,
+                     coords: torch.Tensor) -> None:
+    """Add the field-boundary steps of chips ``start..start + n`` to their log-reflectivity ``tex`` [n, S, S]."""
+    n, size = tex.shape[0], tex.shape[-1]
+    phi, offset, step = (f[start : start + n] for f in fields)
+    idx = torch.nonzero(step).reshape(-1)
+    if idx.numel() == 0:
+        return
+    k = idx.numel()
+    x, y = coords.view(1, 1, size), coords.view(1, size, 1)
+    dist = x * torch.cos(phi[idx]).view(k, 1, 1) + y * torch.sin(phi[idx]).view(k, 1, 1) - offset[idx].view(k, 1, 1)
+    tex[idx] += dist.mul_(1.5).sigmoid_().mul_(step[idx].view(k, 1, 1))
 
 
 def _native_size(img: torch.Tensor, g: torch.Generator) -> None:
