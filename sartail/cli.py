@@ -233,9 +233,30 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_compare(args: argparse.Namespace) -> int:
+    """``sartail data compare SPEC_A SPEC_B [--out DIR]``: the realism report of two chip sets."""
+    from .data.realism import format_report
+    from .report.realism import compare
+
+    if len(args.more) != 2:
+        raise ConfigError("usage: sartail data compare SPEC_A SPEC_B [--out DIR] "
+                          "(e.g. synthetic mavoc_test:/data/mavoc_test)")
+    report = compare(args.more[0], args.more[1], args.out, cnn=not args.no_cnn, progress=not args.quiet)
+    _print(format_report(report))
+    if args.out:
+        _print(f"report and figures: {args.out}")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """A data tour: the class table of a chip set and its histogram figure."""
     from .data import load
+
+    if args.spec == "compare":
+        return cmd_data_compare(args)
+    if args.more:
+        raise ConfigError(f"unexpected arguments {args.more}; `sartail data` takes one KIND:PATH "
+                          "(or `sartail data compare SPEC_A SPEC_B`)")
     from .data.longtail import imbalance_ratio
     from .report.figures import class_histogram, save_figure
 
@@ -349,8 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--epoch-scale", type=float, default=1.0, metavar="K", help="multiply every stage's epochs by K")
     sh.set_defaults(func=cmd_show)
 
-    dt = sub.add_parser("data", help="class table of a chip set (and a histogram figure)")
-    dt.add_argument("spec", nargs="?", default="synthetic", help="KIND:PATH (default: the synthetic set)")
+    dt = sub.add_parser("data", help="class table of a chip set (and a histogram figure); "
+                        "`data compare A B`: realism report of two chip sets")
+    dt.add_argument("spec", nargs="?", default="synthetic",
+                    help="KIND:PATH (default: the synthetic set), or `compare` followed by two specs")
+    dt.add_argument("more", nargs="*", help=argparse.SUPPRESS)
+    dt.add_argument("--out", help="compare: write realism.json, realism.txt and figures to this folder")
+    dt.add_argument("--no-cnn", action="store_true", help="compare: skip the CNN discriminator")
     dt.add_argument("--figure", help="write the class histogram to this path (PNG, SVG, PDF)")
     common(dt)
     dt.set_defaults(func=cmd_data)

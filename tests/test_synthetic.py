@@ -1,4 +1,5 @@
 """The synthetic MAVOC-like generator: determinism, counts, chip statistics, subtle neighbours."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,11 +8,9 @@ from sartail.data import DEFAULT_SCALE, MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS, m
 from sartail.data._memory import release_free_memory
 from sartail.data.sources.synthetic import (
     MODELS,
-    PX,
     _blur_valid,
     _gauss_taps,
     _smear_down,
-    _zero_border,
     generate,
     parse_synthetic_args,
     render_chips,
@@ -135,35 +134,51 @@ def test_chip_brightness_is_sar_like_for_every_class(balanced):
     px = balanced.pixels().float()
     for c in range(10):
         p = px[balanced.labels == c]
-        assert 70 < p.mean() < 110, MAVOC_CLASS_NAMES[c]  # mid-grey clutter, like real MAVOC chips (~100)
-        assert 35 < p.std() < 65
-        # a bright target: most chips reach near-white somewhere
-        assert (p.amax((1, 2, 3)) > 200).float().mean() > 0.9
-        # and a radar shadow / speckle troughs: dark pixels exist in every chip
-        assert ((p > 0) & (p < 40)).flatten(1).any(1).all()
+        assert 85 < p.mean() < 120, MAVOC_CLASS_NAMES[c]  # mid-grey clutter, like real MAVOC chips (~101)
+        assert 22 < p.std() < 45  # real: 30.9
+        # a bright target: most chips reach well above the clutter somewhere
+        assert (p.amax((1, 2, 3)) > 190).float().mean() > 0.75
+    # brightness varies from chip to chip (real: 5th..95th percentile of chip means 82..123)
+    lo, hi = torch.quantile(px.mean((1, 2, 3)), torch.tensor([0.05, 0.95])).tolist()
+    assert hi - lo > 25
 
 
-def test_speckle_makes_neighbouring_pixels_rough(balanced):
+def test_speckle_is_correlated_not_white(balanced):
     px = balanced.pixels().float()[:, 0, 8:48, 8:48]
-    step = (px[:, :, 1:] - px[:, :, :-1]).abs().mean()
-    assert step > 15  # multiplicative speckle: no smooth rendering
+    d = px - px.mean((1, 2), keepdim=True)
+    acf1 = ((d[:, :, 1:] * d[:, :, :-1]).mean((1, 2)) / d.square().mean((1, 2))).nanmedian()  # all-dark: nan
+    assert 0.7 < acf1 < 0.9  # real MAVOC: 0.80 (white speckle: about 0)
 
 
-def test_a_share_of_chips_has_a_zero_padded_border(balanced):
-    px = balanced.pixels()[:, 0]
+def test_zero_borders_are_as_rare_as_in_real_chips():
+    chips = generate([200] * 10, seed=3, progress=False)
+    px = chips.pixels()[:, 0]
     edges = torch.stack([(px[:, 0] == 0).all(1), (px[:, -1] == 0).all(1), (px[:, :, 0] == 0).all(1),
                          (px[:, :, -1] == 0).all(1)], 1)
     share = edges.any(1).float().mean().item()
-    assert 0.6 < share < 0.8  # 1 - (1 - 0.35 * 3/4) ** 4 = 0.70 expected
-    # borders are 1 to 3 px wide, never more
-    assert not (px[:, 3] == 0).all(1).any() and not (px[:, :, -4] == 0).all(1).any()
-    # inside, only the deepest shadow / speckle troughs clip to zero
-    assert (px[:, 3:-3, 3:-3] == 0).float().mean() < 0.05
+    assert share < 0.03  # native sizes below 56 px (0.6 %) and all-dark chips (0.24 %)
+    assert (px == 0).float().mean() < 0.01
+
+
+def test_native_sizes_pad_like_the_mavoc_loader():
+    from sartail.data.decode import DecodeOptions, fit_chip
+
+    # at 64 px every chip is a 54..60 px native chip zero-padded as the loader pads it
+    chips = generate([30] * 10, size=64, seed=1, progress=False)
+    px = chips.pixels()[:, 0].numpy()
+    lit = px.any(1)  # columns with a non-zero pixel
+    widths = {int(w) for w in lit.sum(1) if w}
+    assert widths <= {54, 55, 56, 57, 58, 59, 60} and 56 in widths
+    for k in range(20):
+        w = int(lit[k].sum())
+        if w:
+            inner = px[k][lit[k]][:, lit[k]]
+            assert np.array_equal(fit_chip(inner, DecodeOptions(size=64)), px[k])
 
 
 def target_energy(chips):
-    smooth = F.avg_pool2d(chips.pixels().float(), 3, stride=1)  # tame the speckle
-    return (smooth - 120).clamp(min=0).sum((1, 2, 3))
+    smooth = F.avg_pool2d(chips.pixels().float(), 5, stride=1)  # tame the speckle
+    return (smooth - 140).clamp(min=0).sum((1, 2, 3))
 
 
 def test_neighbouring_classes_differ_but_subtly(neighbours):
@@ -172,8 +187,10 @@ def test_neighbouring_classes_differ_but_subtly(neighbours):
         ea, eb = energy[neighbours.labels == a], energy[neighbours.labels == b]
         z = (eb.mean() - ea.mean()) / (ea.var() / ea.numel() + eb.var() / eb.numel()).sqrt()
         ratio = (eb.mean() / ea.mean()).item()
-        assert z > 2.5, (MAVOC_CLASS_NAMES[a], MAVOC_CLASS_NAMES[b], z)  # the bigger vehicle returns more
-        assert 1.05 < ratio < 1.5, (MAVOC_CLASS_NAMES[a], MAVOC_CLASS_NAMES[b], ratio)  # ... but not much more
+        # the bigger vehicle returns a little more (chip-to-chip brightness, as in real chips,
+        # blurs the difference: the flatbed's low trailer hardly shows in this measure)
+        assert z > 0.3, (MAVOC_CLASS_NAMES[a], MAVOC_CLASS_NAMES[b], z)
+        assert 1.02 < ratio < 1.5, (MAVOC_CLASS_NAMES[a], MAVOC_CLASS_NAMES[b], ratio)  # ... but not much more
 
 
 def test_distant_classes_differ_clearly(balanced):
@@ -224,66 +241,66 @@ def test_rendering_in_blocks_draws_the_same_chips(block):
     assert torch.equal(a, b)
 
 
-def reference_render(labels, size, g):
-    """The plain renderer the fast one replaced: the same random draws, straightforward arithmetic."""
-    import math
-
-    b = labels.numel()
-    rnd = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
-    theta = rnd(b) * 2 * math.pi
-    centre = (rnd(b, 2) - 0.5) * 6.0
-    stretch = 1.0 + (rnd(b, 2) - 0.5) * 0.24
-    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
-    y = coords.view(1, size, 1).expand(b, size, size) - centre[:, 1].view(b, 1, 1)
-    x = coords.view(1, 1, size).expand(b, size, size) - centre[:, 0].view(b, 1, 1)
-    c, s = torch.cos(theta).view(b, 1, 1), torch.sin(theta).view(b, 1, 1)
-    target, shadow = torch.zeros(b, size, size), torch.zeros(b, size, size)
-
-    def soft_box(u, v, length, width):
-        return torch.sigmoid((length / 2 - u.abs()) * 2.0) * torch.sigmoid((width / 2 - v.abs()) * 2.0)
-
-    def smear(mask, steps):
-        if steps <= 0:
-            return mask
-        return F.max_pool2d(F.pad(mask.unsqueeze(1), (0, 0, steps, 0)), (steps + 1, 1), stride=1).squeeze(1)
-
-    for cls in labels.unique().tolist():
-        idx = torch.nonzero(labels == cls).reshape(-1)
-        model = MODELS[cls]
-        xi, yi, ci, si = x[idx], y[idx], c[idx], s[idx]
-        su, sv = stretch[idx, 0].view(-1, 1, 1), stretch[idx, 1].view(-1, 1, 1)
-        u0, v0 = (xi * ci + yi * si) / (su * PX), (-xi * si + yi * ci) / (sv * PX)
-        refl, shad = torch.zeros_like(xi), torch.zeros_like(xi)
-        for part in model.parts:
-            inside = soft_box(u0 - part.u, v0, part.length, part.width)
-            refl = torch.maximum(refl, inside * part.brightness)
-            shad = torch.maximum(shad, smear(inside, int(round(part.height * 2.2 * PX))))
-        amp = 0.8 + 0.4 * torch.rand(idx.numel(), len(model.scatterers), generator=g)
-        for j, (pu, pv, a) in enumerate(model.scatterers):
-            refl = refl + (a * amp[:, j]).view(-1, 1, 1) * torch.exp(-((u0 - pu) ** 2 + (v0 - pv) ** 2) / 1.2)
-        target[idx], shadow[idx] = refl, shad
-    taps = torch.tensor(_gauss_taps(2.0))
-    noise = torch.randn(b, 1, size + 8, size + 8, generator=g)
-    texture = F.conv2d(noise, torch.outer(taps, taps).view(1, 1, 9, 9)).squeeze(1)
-    texture = texture / texture.flatten(1).std(1).clamp_min(1e-6).view(b, 1, 1)
-    clutter = (0.18 + 0.1 * rnd(b, 1, 1)) * torch.exp(0.35 * texture)
-    shadow_only = (shadow - (target > 0.05).float()).clamp(0, 1)
-    intensity = clutter * (1 - 0.8 * shadow_only) + target * (0.9 + 0.3 * rnd(b, 1, 1))
-    intensity = intensity * -torch.log(rnd(b, 3, size, size).clamp_min(1e-12)).mean(1)
-    db = 10 * torch.log10(intensity.clamp_min(1e-4))
-    img = ((db + 14.0) / 20.0 * 255.0 * (0.85 + 0.3 * rnd(b, 1, 1))).clamp(0, 255).round().to(torch.uint8)
-    _zero_border(img, g)
-    return img.unsqueeze(1)
-
-
-def test_fast_renderer_matches_the_plain_one():
-    """Same chips up to float rounding: at most one grey level, in a handful of pixels."""
-    labels = torch.randint(0, 10, (400,), generator=torch.Generator().manual_seed(2))
-    fast = render_chips(labels, 56, torch.Generator().manual_seed(9))
-    plain = reference_render(labels, 56, torch.Generator().manual_seed(9))
-    diff = (fast.int() - plain.int()).abs()
-    assert diff.max() <= 1 and (diff > 0).float().mean() < 1e-4
-
-
 def test_release_free_memory_is_harmless():
     assert release_free_memory() in (True, False)
+
+
+# ------------------------------------------------------------------ the long-tail phenomenon
+def test_plain_ce_sinks_the_tail_on_the_default(tmp_path):
+    """Small settings: ``ce`` on the long-tailed synthetic default learns the head and loses
+    the tail (few-shot accuracy far below many-shot), the phenomenon the demo teaches."""
+    from sartail import Run, load_config
+
+    cfg = load_config("ce", {"data.scale": 0.006, "data.test_per_class": 20, "model.width": 4,
+                             "stages.rough.epochs": 3, "batch_size": 64, "device": "cpu"})
+    res = Run.create(cfg, tmp_path / "ce", progress=False).fit_and_test()
+    rough = res.stages["rough"]
+    assert rough.many_shot is not None and rough.few_shot is not None
+    assert rough.many_shot >= 0.5  # sedans (1,405 training chips) are recognised
+    assert rough.few_shot < 0.15  # the classes with fewer than 20 chips are not
+    assert rough.many_shot - rough.few_shot > 0.35
+
+
+def test_shadow_length_follows_the_depression_angle():
+    import math
+
+    from sartail.data.sources.synthetic import _render_targets
+
+    coords = torch.arange(56, dtype=torch.float32) - 27.5
+    one = torch.ones(1)
+    model = MODELS[3]  # van: one tall box
+    amp = torch.ones(1, len(model.scatterers))
+    lengths = []
+    for angle in (25.0, 45.0):
+        _, shadow, _ = _render_targets(model, coords, torch.zeros(1, 2), one, torch.zeros(1), torch.ones(1, 2), amp,
+                                       1 / math.tan(math.radians(angle)))
+        lengths.append(int((shadow[0, :, 28] > 0.5).sum()))  # the shadow down the centre column
+    # height 2.4 x 1.4 px: 7.2 px at 25 degrees, 3.4 px at 45 degrees
+    assert lengths[0] - lengths[1] in (3, 4, 5)
+
+
+def test_separable_blur_with_two_tap_sets():
+    x = torch.randn(2, 20, 20, generator=torch.Generator().manual_seed(1))
+    tx, ty = _gauss_taps(1.0), _gauss_taps(2.0)
+    kernel = torch.outer(torch.tensor(ty), torch.tensor(tx)).view(1, 1, 9, 9)
+    torch.testing.assert_close(_blur_valid(x, tx, ty), F.conv2d(x.unsqueeze(1), kernel).squeeze(1), atol=1e-5,
+                               rtol=1e-5)
+
+
+def test_scene_relief_and_field_edges_lengthen_the_autocorrelation(monkeypatch):
+    """Large-scale scene structure (relief, field boundaries) makes the clutter correlate over
+    longer distances, as in the real chips (autocorrelation length 4.3 px)."""
+    from sartail.data import realism
+    from sartail.data.sources import synthetic as syn
+
+    labels = torch.zeros(200, dtype=torch.int64)
+
+    def acf_length() -> float:
+        chips = render_chips(labels, 56, torch.Generator().manual_seed(3))
+        return float(realism.chip_statistics(chips).get("acf_length").mean())
+
+    with_structure = acf_length()
+    monkeypatch.setattr(syn, "RELIEF_MAX_SD", 0.0)
+    monkeypatch.setattr(syn, "FIELD_SHARE", 0.0)
+    flat = acf_length()
+    assert with_structure > flat + 0.2

@@ -1,13 +1,17 @@
 """A seeded generator of synthetic SAR-like chips with the MAVOC class structure.
 
 **These chips are synthetic.** They imitate the look of MAVOC / UNICORN SAR chips (a
-bright vehicle return on speckled clutter, a radar shadow, a zero-padded border) so that
+few bright scatterers on a vehicle body, correlated speckle on textured clutter, a radar
+shadow; measured against real chips with :mod:`sartail.data.realism`) so that
 the kit runs with no download, but results on them say nothing about real SAR.
 
 Each of the ten MAVOC classes has its own target geometry: body parts (length, width,
 height, brightness), a layout of bright point scatterers, and a radar shadow whose length
-follows the height of each part. Every chip draws a random orientation, a position jitter,
-a size jitter, clutter texture, gain and multiplicative gamma speckle. Neighbouring classes
+follows the height of each part and the depression angle. Every chip draws a random
+orientation, a position and size jitter, a depression angle, clutter texture and scene relief
+(field boundaries, roads), brightness and
+contrast, single-look correlated speckle and a native size of 54 to 60 px (see
+:func:`render_chips`). Neighbouring classes
 (sedan / SUV, pickup / pickup with trailer, flatbed / flatbed with trailer) differ subtly,
 so that a plain classifier trained on the long-tailed counts sinks the tail into the head.
 
@@ -22,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ...errors import DataError
@@ -105,66 +110,232 @@ def mavoc_counts(scale: float = DEFAULT_SCALE, min_per_class: int = 5) -> list[i
     return [max(int(round(c * scale)), int(min_per_class)) for c in MAVOC_TRAIN_COUNTS]
 
 
+#: Native chip sizes (px) and their weights: the 826 real MAVOC test chips are 56 (666), 57 (72),
+#: 58 (78) and 59 (10) px; MAVOC's chips span 54 to 60 px, so 54, 55 and 60 keep a small share.
+#: Chips are rendered at their native size's field of view and centre-cropped / zero-padded to
+#: the requested size, as :func:`~sartail.data.loaders.load_mavoc` does.
+NATIVE_SIZES: tuple[tuple[int, float], ...] = ((54, 0.003), (55, 0.003), (56, 0.797), (57, 0.087), (58, 0.094),
+                                               (59, 0.013), (60, 0.003))
+#: Share of all-dark (all-zero) chips: 2 of the 826 real chips.
+DARK_SHARE = 0.0024
+#: Depression angles (degrees) of the radar: a target part of height h casts a shadow
+#: h / tan(angle) long (drawn per chip from these, equally often).
+DEPRESSION_DEG: tuple[float, ...] = (25.0, 30.0, 35.0, 40.0, 45.0)
+#: Gaussian point-spread function of the speckle (px, one standard deviation), along rows
+#: (x, azimuth) and columns (y, range): real MAVOC speckle correlates over about 2 px.
+PSF_SIGMA = (1.35, 1.3)
+#: Grey level = brightness * (GREY_OFFSET + GREY_SCALE * intensity ** GREY_POWER), intensity
+#: relative to the mean clutter: a power-law compression between amplitude (0.5) and dB (the
+#: limit 0), fitted to the real chips' grey-level histogram and lower tail.
+GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.20, 0.0, 110.0
+#: Per chip, the power varies log-normally by this standard deviation (of its logarithm):
+#: real chips differ in speckle contrast (processing, looks).
+GREY_POWER_SD = 0.1
+#: Clutter texture: log-normal, the sum of Gaussian noise grids of these sides (px), each
+#: bicubically enlarged to the chip, times these standard deviations (large and mid scale).
+TEXTURE: tuple[tuple[int, float], ...] = ((6, 0.35), (16, 0.45))
+#: Per chip, the texture's strength is multiplied by a factor drawn from ``(low, low + span)``:
+#: real scenes range from smooth fields to rough terrain.
+TEXTURE_GAIN = (0.3, 1.4)
+#: Per chip, drawn uniformly from ``(low, low + span)``: the diffuse return of the target body
+#: and the peak return of its point scatterers (intensities over the mean clutter), and how
+#: much of the clutter the shadow takes away.
+BODY_GAIN, SCATTER_GAIN, SHADOW_DEPTH = (5.0, 5.0), (15.0, 25.0), (0.75, 0.2)
+#: Log-normal chip-to-chip variation (standard deviations of the logarithm) of brightness and contrast.
+BRIGHTNESS_SD, CONTRAST_SD = 0.08, 0.06
+#: Target position jitter: the centre moves up to half this (px) along each axis.
+JITTER = 4.0
+#: Share of chips with a straight bright feature (a road edge, a wall, a guard rail).
+LINE_SHARE = 0.12
+#: Large-scale scene structure: a coarse log-reflectivity relief (a noise grid of this side,
+#: bicubically enlarged) whose standard deviation is drawn per chip as ``max_sd * u ** 2``
+#: (u uniform): most scenes flat, some with strong low-frequency relief, as the real chips'
+#: widely spread autocorrelation lengths show.
+RELIEF_SIDE, RELIEF_MAX_SD = 3, 1.0
+#: Share of chips crossed by a field boundary (a straight edge between two terrains), and the
+#: standard deviation of the log-reflectivity step across it.
+FIELD_SHARE, FIELD_STEP_SD = 0.4, 0.6
+
+
 def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, block: int = 256) -> torch.Tensor:
     """Render one chip per label (``int64 [B]``) as ``uint8 [B, 1, size, size]``.
 
-    The random draws (and their order) define the chips; the arithmetic is arranged for
-    speed and memory (shared rotated coordinates per class, a sliding-maximum shadow, a
-    separable clutter blur, in-place updates, per-pixel work in blocks of ``block`` chips,
-    which draw the same random numbers as one draw for all), which moves a pixel by one grey
-    level only where a value sits on a rounding boundary.
+    A chip is the intensity of coherent clutter and a target, compressed to grey levels:
+
+    - clutter reflectivity: a smooth log-normal texture on two scales, a coarse relief of
+      per-chip strength (:data:`RELIEF_MAX_SD`), now and then a field boundary (a step in
+      log-reflectivity, :data:`FIELD_SHARE`) and a straight bright feature (a road edge or wall);
+    - the target: diffuse body parts (the class geometry of :data:`MODELS`, rotated and
+      jittered) and the radar shadow behind them, whose length is each part's height over
+      the tangent of the chip's depression angle (:data:`DEPRESSION_DEG`);
+    - speckle: single-look, spatially correlated (a complex Gaussian field through a
+      Gaussian point-spread function, :data:`PSF_SIGMA`), multiplying clutter and body;
+    - bright point scatterers (not speckled) on top, as a few dominant corner returns;
+    - grey = brightness * (offset + scale * intensity ** power), with a brightness, a
+      contrast and a power (about 0.2) that vary from chip to chip, rounded to uint8;
+    - the chip's native size (:data:`NATIVE_SIZES`) centre-cropped / zero-padded to
+      ``size``, and a rare all-dark chip (:data:`DARK_SHARE`), as in the real chips.
+
+    The random draws (and their order) define the chips; per-pixel work runs in blocks of
+    ``block`` chips, which draw the same random numbers as one draw for all.
     """
     b = labels.numel()
     g = generator
-    rnd = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
-    # target frame of every chip: orientation, position and size jitter
+    rnd = lambda *shape: torch.rand(*shape, generator=g)
+    # per chip: target frame (orientation, position, size jitter), depression, looks of the scene
     theta = rnd(b) * 2 * math.pi
-    centre = (rnd(b, 2) - 0.5) * 6.0
+    centre = (rnd(b, 2) - 0.5) * JITTER
     stretch = 1.0 + (rnd(b, 2) - 0.5) * 0.24  # length and width, +-12 %
+    depression = torch.randint(0, len(DEPRESSION_DEG), (b,), generator=g)
+    body_gain = BODY_GAIN[0] + BODY_GAIN[1] * rnd(b)
+    scatter_gain = SCATTER_GAIN[0] + SCATTER_GAIN[1] * rnd(b)
+    shadow_depth = SHADOW_DEPTH[0] + SHADOW_DEPTH[1] * rnd(b)
+    brightness = torch.exp(BRIGHTNESS_SD * torch.randn(b, generator=g))
+    contrast = torch.exp(CONTRAST_SD * torch.randn(b, generator=g))
+    power = GREY_POWER * torch.exp(GREY_POWER_SD * torch.randn(b, generator=g))
+    terrain = TEXTURE_GAIN[0] + TEXTURE_GAIN[1] * rnd(b)  # smooth fields to rough terrain
+    relief_sd = RELIEF_MAX_SD * rnd(b).square()
+    relief = torch.randn(b, 1, RELIEF_SIDE, RELIEF_SIDE, generator=g)
+    fields = _field_edges(b, g)
     half = (size - 1) / 2
     coords = torch.arange(size, dtype=torch.float32) - half
     cos, sin = torch.cos(theta), torch.sin(theta)
 
-    target = torch.empty(b, size, size)
+    body = torch.empty(b, size, size)
     shadow = torch.empty(b, size, size)
+    points = torch.empty(b, size, size)
     for cls in labels.unique().tolist():
-        idx = torch.nonzero(labels == cls).reshape(-1)
         model = MODELS[cls]
-        amp = 0.8 + 0.4 * torch.rand(idx.numel(), len(model.scatterers), generator=g)
-        for start in range(0, idx.numel(), block):
-            sub = idx[start : start + block]
-            refl, shad = _render_targets(model, coords, centre[sub], cos[sub], sin[sub], stretch[sub],
-                                         amp[start : start + block])
-            target[sub] = refl
-            shadow[sub] = shad
-    # clutter: smooth log-normal texture
-    taps = _gauss_taps(2.0)
-    texture = torch.empty(b, size, size)
+        cls_idx = torch.nonzero(labels == cls).reshape(-1)
+        amp = 0.7 + 0.6 * torch.rand(cls_idx.numel(), len(model.scatterers), generator=g)
+        for d, angle in enumerate(DEPRESSION_DEG):
+            pick = torch.nonzero(depression[cls_idx] == d).reshape(-1)
+            idx = cls_idx[pick]
+            run = 1.0 / math.tan(math.radians(angle))
+            for start in range(0, idx.numel(), block):
+                sub, sub_pick = idx[start : start + block], pick[start : start + block]
+                refl, shad, pts = _render_targets(model, coords, centre[sub], cos[sub], sin[sub], stretch[sub],
+                                                  amp[sub_pick], run)
+                body[sub], shadow[sub], points[sub] = refl, shad, pts
+    lines = _bright_lines(b, size, g)
+    taps_x, taps_y = _gauss_taps(PSF_SIGMA[0]), _gauss_taps(PSF_SIGMA[1])
+    pad = len(taps_x) - 1
+    grids = [(torch.randn(b, 1, side, side, generator=g), sd) for side, sd in TEXTURE]
+    img = torch.empty(b, size, size, dtype=torch.uint8)
     for start in range(0, b, block):
         stop = min(start + block, b)
-        texture[start:stop] = _blur_valid(torch.randn(stop - start, size + 8, size + 8, generator=g), taps)
-    texture /= texture.flatten(1).std(1).clamp_min(1e-6).view(b, 1, 1)
-    clutter_level = 0.18 + 0.1 * rnd(b, 1, 1)
-    clutter = texture.mul_(0.35).exp_().mul_(clutter_level)
-    shadow_only = shadow.masked_fill_(target > 0.05, 0.0)  # no shadow where the target returns
-    intensity = clutter.mul_(shadow_only.mul_(-0.8).add_(1.0)).add_(target.mul_(0.9 + 0.3 * rnd(b, 1, 1)))
-    # multiplicative speckle: gamma distributed with 3 looks (the mean of three exponentials,
-    # -log(u1 u2 u3) / 3)
-    looks = 3
-    for start in range(0, b, block):
-        stop = min(start + block, b)
-        speckle = rnd(stop - start, looks, size, size).clamp_min_(1e-12).prod(1).log_().div_(-looks)
-        intensity[start:stop].mul_(speckle)
-    db = intensity.clamp_min_(1e-4).log10_().mul_(10.0)
-    img = db.add_(14.0).div_(20.0).mul_(255.0).mul_(0.85 + 0.3 * rnd(b, 1, 1))
-    img = img.clamp_(0, 255).round_().to(torch.uint8)
-    _zero_border(img, g)
+        n = stop - start
+        # clutter reflectivity: log-normal texture on two scales (bilinear from coarse grids)
+        # the grids summed at the finest grid's size, then enlarged once (bicubic)
+        fine = max(side for side, _ in TEXTURE)
+        tex = torch.zeros(n, 1, fine, fine)
+        for grid, sd in grids:
+            part = grid[start:stop]
+            if part.shape[-1] != fine:
+                part = F.interpolate(part, size=(fine, fine), mode="bicubic", align_corners=False)
+            tex.add_(part, alpha=sd)
+        tex = F.interpolate(tex, size=(size, size), mode="bicubic", align_corners=False)
+        tex = tex.squeeze_(1).mul_(terrain[start:stop].view(n, 1, 1))
+        if RELIEF_MAX_SD > 0:
+            big = F.interpolate(relief[start:stop], size=(size, size), mode="bicubic", align_corners=False)
+            tex.add_(big.squeeze_(1).mul_(relief_sd[start:stop].view(n, 1, 1)))
+        _add_field_edges(tex, fields, start, coords)
+        refl = tex.exp_()
+        refl.div_(refl.flatten(1).mean(1).view(n, 1, 1))
+        sel = lines[0] >= start
+        sel &= lines[0] < stop
+        if sel.any():
+            refl[lines[0][sel] - start] += lines[1][sel]
+        refl.mul_(shadow[start:stop].mul_(-shadow_depth[start:stop].view(n, 1, 1)).add_(1.0))
+        refl.add_(body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1)))
+        # single-look correlated speckle: |PSF * (complex white noise)|^2, mean 1
+        noise = torch.randn(2 * n, size + pad, size + pad, generator=g)
+        field = _blur_valid(noise, taps_x, taps_y)
+        speckle = field.square_().view(n, 2, size, size).sum(1)
+        intensity = refl.mul_(speckle.mul_(_speckle_norm(taps_x, taps_y)))
+        intensity.add_(points[start:stop].mul_(scatter_gain[start:stop].view(n, 1, 1)))
+        grey = intensity.clamp_min_(0).pow_(power[start:stop].view(n, 1, 1)).mul_((GREY_SCALE * contrast[start:stop]).view(n, 1, 1))
+        grey.add_(GREY_OFFSET).mul_(brightness[start:stop].view(n, 1, 1))
+        img[start:stop] = grey.clamp_(0, 255).round_().to(torch.uint8)
+    _native_size(img, g)
+    img[rnd(b) < DARK_SHARE] = 0
     return img.unsqueeze(1)
 
 
+def _speckle_norm(taps_x: list[float], taps_y: list[float]) -> float:
+    """The factor that gives the speckle of :func:`render_chips` a mean of 1."""
+    return 1.0 / (2.0 * sum(t * t for t in taps_x) * sum(t * t for t in taps_y))
+
+
+def _bright_lines(b: int, size: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Chips with a straight bright feature, and its reflectivity ``[k, size, size]``."""
+    has = torch.rand(b, generator=g) < LINE_SHARE
+    idx = torch.nonzero(has).reshape(-1)
+    k = idx.numel()
+    phi = torch.rand(k, generator=g) * math.pi
+    offset = (torch.rand(k, generator=g) - 0.5) * size * 0.9
+    strength = 1.0 + 3.0 * torch.rand(k, generator=g)
+    width = 0.8 + 1.2 * torch.rand(k, generator=g)
+    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    x, y = coords.view(1, 1, size), coords.view(1, size, 1)
+    dist = x * torch.cos(phi).view(k, 1, 1) + y * torch.sin(phi).view(k, 1, 1) - offset.view(k, 1, 1)
+    refl = dist.square_().div_((-2 * width.square()).view(k, 1, 1)).clamp_min_(-80.0).exp_()
+    return idx, refl.mul_(strength.view(k, 1, 1))
+
+
+def _field_edges(b: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per chip: the direction and offset of a field boundary and the log-reflectivity step
+    across it (0 for the chips without one, :data:`FIELD_SHARE`)."""
+    has = torch.rand(b, generator=g) < FIELD_SHARE
+    phi = torch.rand(b, generator=g) * (2 * math.pi)
+    offset = (torch.rand(b, generator=g) - 0.5) * 40.0
+    step = torch.randn(b, generator=g) * FIELD_STEP_SD * has
+    return phi, offset, step
+
+
+def _add_field_edges(tex: torch.Tensor, fields: tuple[torch.Tensor, torch.Tensor, torch.Tensor], start: int,
+                     coords: torch.Tensor) -> None:
+    """Add the field-boundary steps of chips ``start..start + n`` to their log-reflectivity ``tex`` [n, S, S]."""
+    n, size = tex.shape[0], tex.shape[-1]
+    phi, offset, step = (f[start : start + n] for f in fields)
+    idx = torch.nonzero(step).reshape(-1)
+    if idx.numel() == 0:
+        return
+    k = idx.numel()
+    x, y = coords.view(1, 1, size), coords.view(1, size, 1)
+    dist = x * torch.cos(phi[idx]).view(k, 1, 1) + y * torch.sin(phi[idx]).view(k, 1, 1) - offset[idx].view(k, 1, 1)
+    tex[idx] += dist.mul_(1.5).sigmoid_().mul_(step[idx].view(k, 1, 1))
+
+
+def _native_size(img: torch.Tensor, g: torch.Generator) -> None:
+    """Zero-pad chips whose native size (drawn from :data:`NATIVE_SIZES`) is below the chip
+    size, centred as :func:`~sartail.data.decode.fit_chip` pads (larger chips are cropped:
+    the rendered field of view already is the centre crop)."""
+    b, size = img.shape[0], img.shape[-1]
+    sizes = torch.tensor([s for s, _ in NATIVE_SIZES])
+    weights = torch.tensor([w for _, w in NATIVE_SIZES], dtype=torch.float64)
+    native = sizes[torch.multinomial(weights, b, replacement=True, generator=g)]
+    for n in native.unique().tolist():
+        if n >= size:
+            continue
+        idx = torch.nonzero(native == n).reshape(-1)
+        top = (size - n) // 2
+        bottom = size - n - top
+        if top:
+            img[idx, :top, :] = 0
+            img[idx, :, :top] = 0
+        if bottom:
+            img[idx, size - bottom:, :] = 0
+            img[idx, :, size - bottom:] = 0
+
+
 def _render_targets(model: TargetModel, coords: torch.Tensor, centre: torch.Tensor, cos: torch.Tensor,
-                    sin: torch.Tensor, stretch: torch.Tensor, amp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Noise-free reflectivity and shadow mask ``[n, S, S]`` of ``n`` chips of one class."""
+                    sin: torch.Tensor, stretch: torch.Tensor, amp: torch.Tensor,
+                    shadow_run: float = 2.2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Body reflectivity, shadow mask and point scatterers ``[n, S, S]`` of ``n`` chips of one class.
+
+    A part of height ``h`` casts a shadow ``h * shadow_run`` long (``1 / tan(depression)``).
+    """
     n, size = centre.shape[0], coords.numel()
     x = coords.view(1, 1, size) - centre[:, 0].view(n, 1, 1)  # [n, 1, S]
     y = coords.view(1, size, 1) - centre[:, 1].view(n, 1, 1)  # [n, S, 1]
@@ -180,16 +351,18 @@ def _render_targets(model: TargetModel, coords: torch.Tensor, centre: torch.Tens
             across[part.width] = _soft_edge(v0, 0.0, part.width)
         inside = _soft_edge(u0, part.u, part.length).mul_(across[part.width])
         torch.maximum(refl, inside * part.brightness, out=refl)
-        torch.maximum(shad, _smear_down(inside, int(round(part.height * 2.2 * PX))), out=shad)
+        torch.maximum(shad, _smear_down(inside, round(part.height * shadow_run * PX)), out=shad)
+    shad.sub_(refl.mul(4.0)).clamp_(0.0, 1.0)  # no shadow where the target returns
+    pts = torch.zeros(n, size, size)
     dv2: dict[float, torch.Tensor] = {}
     for j, (pu, pv, a) in enumerate(model.scatterers):
         if pv not in dv2:
             dv2[pv] = (v0 - pv).square_()
         # exp() of arguments below -87 takes a slow path and only yields 0 or denormals
         # that vanish beside the clutter: clamp them (the sum is unchanged in float32)
-        spot = (u0 - pu).square_().add_(dv2[pv]).div_(-1.2).clamp_min_(-80.0).exp_()
-        refl.add_(spot.mul_((a * amp[:, j]).view(n, 1, 1)))
-    return refl, shad
+        spot = (u0 - pu).square_().add_(dv2[pv]).div_(-0.9).clamp_min_(-80.0).exp_()
+        pts.add_(spot.mul_((a * amp[:, j]).view(n, 1, 1)))
+    return refl, shad, pts
 
 
 def _soft_edge(t: torch.Tensor, centre: float, extent: float) -> torch.Tensor:
@@ -224,37 +397,19 @@ def _gauss_taps(sigma: float) -> list[float]:
     return (k / k.sum()).tolist()
 
 
-def _blur_valid(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
-    """'Valid' separable convolution of ``x`` [B, H, W] with ``taps`` along both axes."""
-    k = len(taps)
-    h, w = x.shape[1] - k + 1, x.shape[2] - k + 1
-    rows = x[:, 0:h, :] * taps[0]
-    for i in range(1, k):
-        rows.add_(x[:, i : i + h, :], alpha=taps[i])
+def _blur_valid(x: torch.Tensor, taps: list[float], taps_y: list[float] | None = None) -> torch.Tensor:
+    """'Valid' separable convolution of ``x`` [B, H, W] with ``taps`` along rows (and
+    ``taps_y``, by default the same, along columns)."""
+    ty = taps if taps_y is None else taps_y
+    k, ky = len(taps), len(ty)
+    h, w = x.shape[1] - ky + 1, x.shape[2] - k + 1
+    rows = x[:, 0:h, :] * ty[0]
+    for i in range(1, ky):
+        rows.add_(x[:, i : i + h, :], alpha=ty[i])
     out = rows[:, :, 0:w] * taps[0]
     for i in range(1, k):
         out.add_(rows[:, :, i : i + w], alpha=taps[i])
     return out
-
-
-def _zero_border(img: torch.Tensor, g: torch.Generator) -> None:
-    """Zero-pad some edges, as real MAVOC chips (54 to 60 px) are padded to a common size."""
-    b = img.shape[0]
-    widths = torch.randint(0, 4, (b, 4), generator=g) * (torch.rand(b, 4, generator=g) < 0.35)
-    for side in range(4):
-        for w in (1, 2, 3):
-            sel = widths[:, side] >= w
-            if not sel.any():
-                continue
-            idx = torch.nonzero(sel).reshape(-1)
-            if side == 0:
-                img[idx, w - 1, :] = 0
-            elif side == 1:
-                img[idx, -w, :] = 0
-            elif side == 2:
-                img[idx, :, w - 1] = 0
-            else:
-                img[idx, :, -w] = 0
 
 
 def generate(counts: Sequence[int], *, size: int = 56, seed: int = 0, prefix: str = "train",
