@@ -7,6 +7,7 @@ import torch
 
 from sartail.data import ChipSet
 from sartail.errors import ConfigError
+from sartail.eval import embedding as E
 from sartail.eval import features as F
 from sartail.eval import gallery as G
 from sartail.eval import saliency as S
@@ -85,7 +86,7 @@ def test_layouts_are_bit_identical_for_one_seed_and_shared_across_stages():
 
 
 def test_umap_without_the_package_says_how_to_get_it(monkeypatch):
-    monkeypatch.setattr(F, "umap_available", lambda: False)
+    monkeypatch.setattr(E, "umap_available", lambda: False)
     with pytest.raises(ConfigError, match="umap-learn"):
         F.embed_stages({"s": torch.randn(10, 3)}, "umap")
     with pytest.raises(ConfigError, match="unknown embedding method"):
