@@ -442,8 +442,8 @@ def test_04_recipe_chooser(page: Any, lab: Lab) -> None:
     # the comparison again, with the chooser's recipes: finished runs are read back, nothing is trained
     compare = _cell(page, "nb.compare_recipes(")
     compare.locator(".jp-InputPrompt").click()
-    index = [i for i, p in enumerate(page.locator(".jp-Notebook .jp-CodeCell").all())
-             if "nb.compare_recipes(" in p.locator(".jp-InputArea").inner_text()][0]
+    index = next(i for i, c in enumerate(page.locator(".jp-Notebook .jp-CodeCell").all())
+                 if "nb.compare_recipes(" in c.locator(".jp-InputArea").inner_text())
     _menu(page, "Run", "Run Selected Cell and All Below")
     _wait_all_run(page, timeout=120, after={i: p for i, p in enumerate(prompts) if i >= index})
     expect(table).to_have_count(2)

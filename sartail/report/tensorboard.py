@@ -1,0 +1,109 @@
+"""TensorBoard logs of a scored run: per-class test accuracy, confusion matrices, hyper-parameters.
+
+:func:`write_test_results` writes, after the test set is scored (``Run.test()``), into the
+run's ``tensorboard`` folder beside the training curves of
+:class:`sartail.train.tensorboard.TensorBoardLogger`: ``test/top1``, ``test/balanced`` and
+``test_per_class/<class>`` (step: the stage's number in the recipe, 1, 2, ...), a table of
+per-class accuracy per stage (text ``test/per_class``), the confusion matrix of every stage
+as an image (``confusion/<stage>``) and the run's hyper-parameters with its final test
+accuracies (the HParams tab). Without the ``tensorboard`` package it raises a clear
+:class:`~sartail.errors.ConfigError`.
+"""
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ..plots import confusion_matrix, figure_png
+from ..train.tensorboard import finite_number, is_main, summary_writer
+
+
+def _image(fig: Any) -> Any:
+    """A figure as an ``HWC`` uint8 array (rendered in sartail's own style)."""
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(figure_png(fig, dpi=100))).convert("RGB"))
+
+
+def flat_hparams(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``{dotted.key: value}`` of the types TensorBoard's HParams accept.
+
+    Stages are keyed by their name (``stages.rough.epochs``); other lists and ``None``
+    become text.
+    """
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if key == "stages" and isinstance(value, list) and all(isinstance(s, Mapping) and "name" in s for s in value):
+            for s in value:
+                out.update(flat_hparams({k: v for k, v in s.items() if k not in ("name", "description")},
+                                        f"{name}.{s['name']}."))
+        elif isinstance(value, Mapping):
+            out.update(flat_hparams(value, f"{name}."))
+        elif isinstance(value, (bool, int, float, str)):
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out
+
+
+def _per_class_table(results: Mapping[str, Any]) -> str:
+    stages = list(results["stages"])
+    classes = list(results["data"]["classes"])
+    rows = ["| class | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
+    for c in classes:
+        cells = []
+        for s in stages:
+            acc = results["stages"][s]["per_class"].get(c)
+            cells.append("–" if acc is None else f"{100 * acc:.1f}")
+        rows.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def write_test_results(logdir: str | os.PathLike, results: Mapping[str, Any],
+                       hparams: Mapping[str, Any] | None = None) -> None:
+    """Write a scored run's test results (the dict of ``Run.test()`` / ``results.json``) into ``logdir``.
+
+    Per stage ``k`` (1, 2, ... in the recipe's order): ``test/top1``, ``test/balanced`` and
+    ``test_per_class/<class>`` at step ``k`` (classes a stage removed have no point there),
+    the image ``confusion/<stage>``, and a text table ``test/per_class``. With ``hparams``
+    (e.g. ``run.cfg.to_dict()``), the flattened hyper-parameters and the final stage's
+    ``hparams/test_top1`` and ``hparams/test_balanced`` for the HParams tab.
+    """
+    if not is_main():
+        return
+    writer = summary_writer(logdir)  # first: the clear error if tensorboard is missing
+    from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+    try:
+        synthetic = bool(results["data"].get("synthetic", False))
+        classes = list(results["data"]["classes"])
+        for k, (stage, m) in enumerate(results["stages"].items(), start=1):
+            for key in ("top1", "balanced"):
+                if finite_number(m.get(key)):
+                    writer.add_scalar(f"test/{key}", float(m[key]), k)
+            for name, acc in m["per_class"].items():
+                if finite_number(acc):
+                    writer.add_scalar(f"test_per_class/{name}", float(acc), k)
+            fig = confusion_matrix(m["confusion"], m.get("classes_seen", classes), synthetic=synthetic,
+                                   all_classes=classes, title=f"Confusion matrix, stage {k}: {stage}")
+            writer.add_image(f"confusion/{stage}", _image(fig), k, dataformats="HWC")
+        writer.add_text("test/per_class", _per_class_table(results), 0)
+        if hparams is not None:
+            final = results.get("final") or list(results["stages"].values())[-1]
+            metrics = {f"hparams/test_{key}": float(final[key]) for key in ("top1", "balanced")
+                       if finite_number(final.get(key))}
+            for summary in hparams_summary(flat_hparams(hparams), metrics):
+                writer.file_writer.add_summary(summary)
+            for tag, value in metrics.items():
+                writer.add_scalar(tag, value, 0)
+    finally:
+        writer.close()
+
+
+
+
+__all__ = ["flat_hparams", "write_test_results"]
