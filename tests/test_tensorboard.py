@@ -59,6 +59,18 @@ def test_epoch_scalars_of_every_stage_match_the_metrics(logged_run):
     lr = [e.value for e in ea.Scalars("rough/lr")]
     assert lr[0] > lr[1] >= 0
     assert 0 <= min(e.value for e in ea.Scalars("classifier/val_balanced")) <= 1
+    texts = set(ea.Tags()["tensors"])
+    assert {f"{stage}/stage/text_summary" for stage in STAGES} <= texts  # what each stage trained on
+    (first,) = ea.Tensors("residual/stage/text_summary")
+    assert "1 epochs" in first.tensor_proto.string_val[0].decode() and "9 classes" in first.tensor_proto.string_val[0].decode()
+
+
+def test_the_tau_of_a_post_hoc_stage(tmp_path):
+    cfg = load_config("tau_norm", {**TINY, "stages.tau_norm.epochs": 0})  # post hoc, as in the recipe
+    with tb.TensorBoardLogger(tb.log_dir(tmp_path / "run")) as logger:
+        results = Run.create(cfg, tmp_path / "run", callbacks=[logger], progress=False).fit()
+    (event,) = _events(tb.log_dir(tmp_path / "run")).Scalars("tau_norm/tau")
+    assert event.value == pytest.approx(results["tau_norm"].tau) and event.step == 0  # a stage of 0 epochs
 
 
 def test_test_results_per_stage_and_class(logged_run):

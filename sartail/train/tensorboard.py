@@ -47,13 +47,20 @@ def tensorboard_available() -> bool:
     return True
 
 
-def summary_writer(logdir: str | os.PathLike) -> Any:
-    """A ``torch.utils.tensorboard.SummaryWriter`` on ``logdir``; a clear error if tensorboard is missing."""
+def require_tensorboard() -> None:
+    """Raise a :class:`ConfigError` saying how to install tensorboard if it cannot be imported."""
     try:
-        from torch.utils.tensorboard import SummaryWriter
+        import torch.utils.tensorboard  # noqa: F401
     except ImportError as exc:
         raise ConfigError(f"TensorBoard logs were asked for, but the tensorboard package is not installed "
                           f"({exc}); install it with {INSTALL_HINT}, or run without TensorBoard") from None
+
+
+def summary_writer(logdir: str | os.PathLike) -> Any:
+    """A ``torch.utils.tensorboard.SummaryWriter`` on ``logdir`` (see :func:`require_tensorboard`)."""
+    require_tensorboard()
+    from torch.utils.tensorboard import SummaryWriter
+
     return SummaryWriter(log_dir=str(logdir), flush_secs=30)
 
 
@@ -93,8 +100,7 @@ class TensorBoardLogger(Callback):
     """
 
     def __init__(self, logdir: str | os.PathLike) -> None:
-        if not tensorboard_available():
-            summary_writer(logdir)  # raises the clear error
+        require_tensorboard()
         self.logdir = Path(logdir)
         self._writer: Any = None
         self._main = is_main()
@@ -150,5 +156,6 @@ def write_epoch_records(logdir: str | os.PathLike, records: Iterable[Mapping[str
     return n
 
 
-__all__ = ["INSTALL_HINT", "LOG_DIR", "TensorBoardLogger", "finite_number", "is_main", "log_dir", "summary_writer",
+__all__ = ["INSTALL_HINT", "LOG_DIR", "TensorBoardLogger", "finite_number", "is_main", "log_dir",
+           "require_tensorboard", "summary_writer",
            "tensorboard_available", "write_epoch_records"]
