@@ -33,7 +33,9 @@ browser:
 demo: env
 	$(BIN)/sartail demo --overwrite
 
+# import-linter checks the layers of sartail/ (contracts in pyproject.toml, see ARCHITECTURE.md)
 test: env-dev browser
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-fast: env-dev

@@ -147,7 +147,7 @@ threads = int(sys.argv[1])
 if threads:
     torch.set_num_threads(threads)
 from sartail.data import MAVOC_TRAIN_COUNTS
-from sartail.data.synthetic import generate
+from sartail.data.sources.synthetic import generate
 proc = psutil.Process()
 base = proc.memory_info().rss
 t0 = time.perf_counter()
@@ -178,7 +178,7 @@ WRITE_CHILD = r"""
 import os, sys, torch
 from PIL import Image
 from sartail.data import MAVOC_TRAIN_COUNTS
-from sartail.data.synthetic import generate
+from sartail.data.sources.synthetic import generate
 root = sys.argv[1]
 tmp = root + ".partial"
 chips = generate(list(MAVOC_TRAIN_COUNTS), size=56, seed=0, progress=False)

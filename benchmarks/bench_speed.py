@@ -25,8 +25,8 @@ from sartail.config import StageConfig, load_config
 from sartail.data import make_synthetic
 from sartail.data.augment import AugmentConfig, augment_batch
 from sartail.models import ModelConfig, build_model
-from sartail.samplers import plan_batches
-from sartail.stages import Context, fit_stage
+from sartail.train.samplers import plan_batches
+from sartail.train.loop import Context, fit_stage
 
 
 def plain_epoch_times(chips, width: int, epochs: int, batch: int, lr: float, device: torch.device) -> list[float]:

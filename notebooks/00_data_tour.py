@@ -43,7 +43,8 @@ POOL_PER_CLASS = 200      # synthetic only: chips per class of the balanced pool
 FIGURES = ""              # a folder: every figure is also saved there as PNG, SVG and PDF
 
 # %%
-from sartail import notebook as nb, plots, widgets
+from sartail.report import figures as plots
+from sartail.ui import notebook as nb, widgets
 
 P = nb.params(globals())  # SARTAIL_NB_<NAME> environment variables override the parameters above
 P

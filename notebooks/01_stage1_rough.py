@@ -46,7 +46,8 @@ RUN_DIR = "runs"          # the notebooks share the run RUN_DIR/three_stage
 FIGURES = ""              # a folder: every figure is also saved there as PNG, SVG and PDF
 
 # %%
-from sartail import notebook as nb, plots, widgets
+from sartail.report import figures as plots
+from sartail.ui import notebook as nb, widgets
 
 P = nb.params(globals())  # SARTAIL_NB_<NAME> environment variables override the parameters above
 P

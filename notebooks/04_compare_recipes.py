@@ -53,7 +53,7 @@ RUN_DIR = "runs"          # runs go to RUN_DIR/compare/<recipe>/seed-<seed>
 FIGURES = ""              # a folder: every figure is also saved there as PNG, SVG and PDF
 
 # %%
-from sartail import notebook as nb, widgets
+from sartail.ui import notebook as nb, widgets
 
 P = nb.params(globals())  # SARTAIL_NB_<NAME> environment variables override the parameters above
 P

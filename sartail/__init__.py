@@ -3,12 +3,12 @@
 The three-stage strategy of Li et al. 2021 (rough, residual, balanced fine-tuning) beside
 the long-tailed classics, on one data layer, one training loop and one set of metrics.
 """
-__version__ = "0.1.0"
-
-from . import data  # noqa: E402
-from .config import load_config  # noqa: E402
-from .errors import ConfigError, DataError, RunError, SartailError, StopRequested  # noqa: E402
-from .pipeline import Run, prepare_data  # noqa: E402
+from . import data
+from .config import load_config
+from .data.splits import prepare_data
+from .errors import ConfigError, DataError, RunError, SartailError, StopRequested
+from .run.run import Run
+from .version import __version__
 
 __all__ = ["__version__", "data", "load_config", "Run", "prepare_data", "SartailError", "DataError", "ConfigError",
            "RunError", "StopRequested"]

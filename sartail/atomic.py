@@ -83,7 +83,7 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=jsonable) + "\n")
 
 
 def write_yaml(path: str | os.PathLike, obj: Any) -> None:
@@ -127,7 +127,7 @@ class _KeepWriteError:
         return getattr(self._fh, name)
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """JSON fallback for numpy / torch scalars and arrays."""
     if hasattr(obj, "tolist"):
         return obj.tolist()

@@ -7,8 +7,6 @@ Ctrl-C stops training at the next step, keeps a checkpoint and says how to resum
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -16,14 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, SartailError, StopRequested
-
-DEMO_OVERRIDES = {
-    "model.width": 8,
-    "stages.rough.epochs": 12,
-    "stages.residual.epochs": 8,
-    "stages.balanced.epochs": 4,
-    "stages.classifier.epochs": 6,
-}
+from .report.tables import fmt, stage_table, summary_table, table
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -50,35 +41,6 @@ def _data_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _fmt(x: Any, pct: bool = True) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "  -  "
-    return f"{100 * x:5.1f}" if pct else f"{x:.3f}"
-
-
-def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
-    """A plain text table with aligned columns."""
-    cells = [list(map(str, header))] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    numeric = [all(_numeric(r[i]) for r in cells[1:]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric))  # noqa: E731
-    return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
-
-
-def _numeric(cell: str) -> bool:
-    return bool(cell.strip()) and all(ch in "0123456789.,-+± %e" for ch in cell.strip())
-
-
-def stage_table(results: dict[str, Any], label: str = "") -> str:
-    """Overall, balanced and per-class test accuracy (%) of every stage of a run."""
-    names = results["data"]["classes"]
-    header = ["stage", "top-1", "balanced"] + [f"{i}" for i in range(len(names))]
-    rows = []
-    for stage, m in results["stages"].items():
-        rows.append([f"{label}{stage}", _fmt(m["top1"]), _fmt(m["balanced"])] + [_fmt(m["per_class"].get(n)) for n in names])
-    return table(rows, header)
-
-
 def _print(msg: str = "") -> None:
     print(msg, flush=True)
 
@@ -86,45 +48,33 @@ def _print(msg: str = "") -> None:
 # ------------------------------------------------------------------------------ commands
 def cmd_demo(args: argparse.Namespace) -> int:
     """The three stages and the ce baseline on the embedded synthetic data, with figures."""
-    from .config import load_config
-    from .pipeline import Run
-    from .plots import save_figure, write_run_figures
+    from .config import QUICK_WIDTH, load_config, quick_overrides, recipe_dict
+    from .report.figures import per_class_accuracy, save_figure, write_run_figures
+    from .run.sweep import Planned, sweep
 
     out = Path(args.out)
-    overrides = {**DEMO_OVERRIDES, "device": args.device, "seed": args.seed}
     t0 = time.perf_counter()
     _print("sartail demo: the three-stage strategy and a plain cross-entropy baseline")
     _print("on the embedded SYNTHETIC SAR-like chips (MAVOC class structure; not real data).\n")
-    runs: dict[str, Any] = {}
-    data = None
-    for recipe in ("three_stage", "ce"):
-        cfg = load_config(recipe, {k: v for k, v in overrides.items() if recipe == "three_stage" or "stages." not in k
-                                   or k.startswith("stages.rough")})
-        path = out / recipe
-        kw = {"reuse": [out / r for r in runs], "progress": not args.quiet, "data": data}
-        if args.resume and (path / "config.yaml").exists():
-            run = Run.resume(path, **kw)
-        else:
-            run = Run.create(cfg, path, overwrite=args.overwrite, **kw)
-        data = run.data  # both recipes train on the very same chips
-        if recipe == "three_stage":
+    plan = [Planned(recipe, load_config(recipe, {"model.width": QUICK_WIDTH, **quick_overrides(recipe_dict(recipe)["stages"]),
+                                                 "device": args.device, "seed": args.seed}), out / recipe)
+            for recipe in ("three_stage", "ce")]
+
+    def started(run: Any) -> None:
+        if run.cfg.recipe == "three_stage":
             s = run.data.summary()
             _print("training chips per class: " + ", ".join(f"{i}:{c}" for i, c in enumerate(s["train_counts"])))
             _print(f"validation chips: {sum(s['val_counts'])}, balanced test chips: {sum(s['test_counts'])}\n")
-        runs[recipe] = run.fit_and_test()
-        write_run_figures(runs[recipe], run.dir.metrics(), run.dir.figures)
-    res = runs["three_stage"]
-    res_ce = runs["ce"]
-    _print("Test accuracy (%) by stage; columns 0-9 are the classes (0 sedan ... 9 flatbed w/ trailer):")
-    combined = {**res, "stages": {**{f"three_stage/{k}": v for k, v in res["stages"].items()},
-                                  "ce (baseline)": res_ce["final"]}}
-    _print(stage_table(combined))
-    from .plots import per_class_accuracy
 
-    names = res["data"]["classes"]
-    fig = per_class_accuracy({"ce": res_ce["final"]["per_class"], "three_stage": res["final"]["per_class"]}, names,
+    done = sweep(plan, overwrite=args.overwrite, resume=args.resume, progress=not args.quiet, on_start=started,
+                 on_done=lambda run, res: write_run_figures(res, run.dir.metrics(), run.dir.figures))
+    res, res_ce = done.results["three_stage"][0], done.results["ce"][0]
+    _print("Test accuracy (%) by stage; columns 0-9 are the classes (0 sedan ... 9 flatbed w/ trailer):")
+    _print(stage_table(res, stages={**{f"three_stage/{k}": v for k, v in res.stages.items()},
+                                    "ce (baseline)": res_ce.final}))
+    fig = per_class_accuracy({"ce": res_ce.final.per_class, "three_stage": res.final.per_class}, res.class_names,
                              title="ce vs three_stage: per-class test accuracy", synthetic=True,
-                             counts=res["data"]["train_counts"])
+                             counts=res.data["train_counts"])
     figs = save_figure(fig, out / "figures" / "ce_vs_three_stage")
     _print(f"\nfigures: {out / 'three_stage' / 'figures'}, {figs[0].parent}")
     _print(f"runs:    {out / 'three_stage'}, {out / 'ce'}")
@@ -134,24 +84,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Train one or more recipes, for one or more seeds; print a summary table."""
-    from .atomic import write_json
-    from .compare import summarize_runs
     from .config import load_scaled_config, parse_override
-    from .pipeline import Run
-    from .runs import RunDir
+    from .run.run import Run
+    from .run.rundir import RunDir
+    from .run.sweep import Planned, sweep
 
-    def finish(run: Run) -> dict[str, Any]:
-        results = run.fit_and_test()
+    def figures(run: Run, results: Any) -> None:
         if run.dist.is_main and not args.no_figures:
-            from .plots import write_run_figures  # matplotlib and seaborn: seconds to import
+            from .report.figures import write_run_figures  # matplotlib and seaborn: seconds to import
 
             write_run_figures(results, run.dir.metrics(), run.dir.figures)
-        return results
 
     if args.resume:
         if args.epoch_scale != 1:
             raise ConfigError("--resume goes on with the run's saved config; --epoch-scale cannot change it")
-        results = finish(Run.resume(args.resume, progress=not args.quiet))
+        run = Run.resume(args.resume, progress=not args.quiet)
+        results = run.fit_and_test()
+        figures(run, results)
         _print(stage_table(results))
         return 0
     if args.from_run:  # rerun a saved config (recipe name kept), with any new overrides
@@ -167,65 +116,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = {**_data_overrides(args), **dict(parse_override(o) for o in args.set)}
     out = Path(args.out)
     many = len(recipes) > 1 or len(seeds) > 1
-    done: list[Path] = [Path(p) for p in args.reuse or []]
-    summary: dict[str, list[dict[str, Any]]] = {}
-    datasets: dict[str, Any] = {}
+    plan = []
     for recipe in recipes:
         name = Path(recipe if isinstance(recipe, str) else recipe["recipe"]).stem
         for seed in seeds or [None]:
-            ov = {**overrides, **({"seed": seed} if seed is not None else {})}
-            cfg = load_scaled_config(recipe, ov, args.epoch_scale)
-            path = out / name / f"seed-{cfg.seed}" if many else out
-            key = json.dumps([cfg.to_dict()["data"], cfg.seed])
-            run = Run.create(cfg, path, overwrite=args.overwrite, reuse=done, progress=not args.quiet,
-                             data=datasets.get(key))
-            datasets[key] = run.data  # recipes of the same seed share their chips
-            results = finish(run)
-            done.append(path)
-            summary.setdefault(name, []).append(results)
-            if not many and run.dist.is_main:
-                _print(stage_table(results))
+            cfg = load_scaled_config(recipe, {**overrides, **({"seed": seed} if seed is not None else {})},
+                                     args.epoch_scale)
+            plan.append(Planned(name, cfg, out / name / f"seed-{cfg.seed}" if many else out))
+
+    def finished(run: Run, results: Any) -> None:
+        figures(run, results)
+        if not many and run.dist.is_main:
+            _print(stage_table(results))
+
+    done = sweep(plan, overwrite=args.overwrite, reuse=args.reuse or [], progress=not args.quiet, on_done=finished)
     if many:
-        rows, text = summarize_runs(summary)
-        _print(text)
-        write_json(out / "summary.json", rows)
+        _print(summary_table(done.summary()))
+        done.write_summary(out / "summary.json")
         _print(f"\nsummary written to {out / 'summary.json'}")
     return 0
-
-
-def _load_for_eval(spec: str, size: int) -> Any:
-    from .data import load, parse_spec
-
-    kind, _ = parse_spec(spec)
-    if kind == "synthetic":
-        from .data.synthetic import make_synthetic, parse_synthetic_args
-
-        opts = parse_synthetic_args(spec.partition(":")[2])
-        return make_synthetic(**{"size": size, **opts})[1]
-    return load(spec, size=size)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score a finished run's final model on other labelled chips."""
     from .atomic import write_json
-    from .metrics import evaluate_logits
-    from .pipeline import Run
-    from .stages import predict_logits
+    from .data import data_kind
+    from .eval.score import score
+    from .run.run import Run
 
     run = Run.resume(args.run_dir, progress=not args.quiet)
     model = run.final_model()
     names = run.data.train.class_names
-    chips = _load_for_eval(args.data, run.cfg.data.size)
+    kind, path = data_kind(args.data)
+    chips = kind.test_chips(path, run.cfg.data.size)
     if not chips.labelled:
         raise ConfigError(f"{args.data}: these chips have no labels; use `sartail predict` for unlabelled chips")
     chips = chips.relabel(names)
-    logits = predict_logits(model, chips, run.context())
-    res = evaluate_logits(logits, chips.labels, names, train_counts=run.data.train.class_counts().tolist(),
-                          groups=run.cfg.shots)
-    res = {"run": str(args.run_dir), "data": args.data, "n": len(chips), **res}
-    _print(table([[args.data, _fmt(res["top1"]), _fmt(res["balanced"]), _fmt(res["macro_f1"], pct=False),
-                   _fmt(res["ece"], pct=False)]], ["data", "top-1", "balanced", "macro-F1", "ECE"]))
-    _print(table([[n, _fmt(a)] for n, a in res["per_class"].items()], ["class", "accuracy"]))
+    m, _ = score(model, chips, run.context(), train_counts=run.data.train.class_counts().tolist(),
+                   shots=run.cfg.shots)
+    res = {"run": str(args.run_dir), "data": args.data, "n": len(chips), **m.to_json()}
+    _print(table([[args.data, fmt(res["top1"]), fmt(res["balanced"]), fmt(res["macro_f1"], pct=False),
+                   fmt(res["ece"], pct=False)]], ["data", "top-1", "balanced", "macro-F1", "ECE"]))
+    _print(table([[n, fmt(a)] for n, a in res["per_class"].items()], ["class", "accuracy"]))
     if args.out:
         write_json(args.out, res)
         _print(f"metrics written to {args.out}")
@@ -234,7 +166,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Predict classes of (unlabelled) chips; write image_id,class_id as the MAVOC server took it."""
-    from .predict import predict_csv
+    from .run.predict import predict_csv
 
     path, n = predict_csv(args.run_dir, args.data, args.out, progress=not args.quiet)
     _print(f"wrote {n} predictions to {path}")
@@ -242,9 +174,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare_runs
+    from .report.tables import compare_runs
+    from .run.rundir import RunDir
 
-    text = compare_runs(args.run_dirs, csv_path=args.csv)
+    text = compare_runs([(d, RunDir.open(d).results()) for d in args.run_dirs], csv_path=args.csv)
     _print(text)
     return 0
 
@@ -273,17 +206,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_data(args: argparse.Namespace) -> int:
     """A data tour: the class table of a chip set and its histogram figure."""
-    from .data import load, make_synthetic, parse_spec
+    from .data import load
     from .data.longtail import imbalance_ratio
-    from .plots import class_histogram, save_figure
+    from .report.figures import class_histogram, save_figure
 
-    kind, _ = parse_spec(args.spec)
-    if kind == "synthetic":
-        from .data.synthetic import parse_synthetic_args
-
-        chips = make_synthetic(**parse_synthetic_args(args.spec.partition(":")[2]), progress=not args.quiet)[0]
-    else:
-        chips = load(args.spec, progress=not args.quiet)
+    chips = load(args.spec, progress=not args.quiet)
     rows = [[r["class"], r["name"], f"{r['count']:,}", f"{100 * r['share']:.2f}"] for r in chips.table()]
     if chips.synthetic:
         _print("SYNTHETIC chips (the embedded default; not real SAR):")

@@ -2,7 +2,7 @@
 
 ``torchrun --nproc_per_node N -m sartail run ...`` sets ``RANK``/``WORLD_SIZE``; the kit
 then starts a process group, wraps the model in DDP for training, shards every epoch's
-batches (see :func:`sartail.samplers.plan_batches`) and evaluation, and writes files from
+batches (see :func:`sartail.train.samplers.plan_batches`) and evaluation, and writes files from
 rank 0 only.
 """
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,16 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def broadcast_object(obj: Any, info: DistInfo) -> Any:
-    """Rank 0's ``obj`` on every process."""
-    if not info.enabled:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
+def resolve_device(name: str, dist: DistInfo | None = None) -> torch.device:
+    """``auto`` picks CUDA when present; under torchrun each process takes its local GPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {name!r} asked for, but no CUDA device is available; use --device cpu")
+        if name == "cuda" and dist is not None and dist.enabled:
+            name = f"cuda:{dist.local_rank}"
+    dev = torch.device(name)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    return dev

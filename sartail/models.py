@@ -6,7 +6,7 @@ statistics stored in the model, so a saved model predicts on raw chips.
 
 The head keeps one *row* per class (``weight``, ``bias``, ``scale``), and knows which
 original class id each row belongs to (``head.class_ids``), so that stages with different
-class sets can hand rows over in order (see :func:`sartail.stages.set_head_classes`).
+class sets can hand rows over in order (see :func:`sartail.train.heads.set_head_classes`).
 One head class covers the usual kinds:
 
 - ``linear``: ``scale * (x @ W.T + b)``;
@@ -17,46 +17,14 @@ One head class covers the usual kinds:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ConfigError, suggest
-
-ARCHS = ("sarnet", "resnet18", "resnet10")
-HEADS = ("linear", "cosine")
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The network.
-
-    Attributes:
-        arch: ``sarnet`` (the small default), ``resnet18`` or ``resnet10`` (torchvision,
-            adapted to one channel and small chips).
-        width: channels of the first SARNet stage (doubles at each of its 4 stages).
-        head: ``linear`` or ``cosine``.
-        cosine_temperature: logit scale of the cosine head.
-        dropout: dropout before the head.
-    """
-
-    arch: str = "sarnet"
-    width: int = 16
-    head: str = "linear"
-    cosine_temperature: float = 16.0
-    dropout: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.arch not in ARCHS:
-            raise ConfigError(f"unknown model.arch {self.arch!r}; use one of {ARCHS}.{suggest(self.arch, ARCHS)}")
-        if self.head not in HEADS:
-            raise ConfigError(f"unknown model.head {self.head!r}; use one of {HEADS}.{suggest(self.head, HEADS)}")
-        if self.width < 1:
-            raise ConfigError(f"model.width must be >= 1, got {self.width}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"model.dropout must lie in [0, 1), got {self.dropout}")
+from .config import ModelConfig
+from .config.components import HEADS
+from .errors import ConfigError
 
 
 def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -191,7 +159,3 @@ def build_model(cfg: ModelConfig, num_classes: int, *, mean: float = 0.0, std: f
     body = build_body(cfg)
     head = Head(body.out_features, range(num_classes), cfg.head, cfg.cosine_temperature)  # type: ignore[arg-type]
     return Classifier(body, head, cfg.dropout, mean, std)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -4,7 +4,7 @@ import json
 import os
 from pathlib import Path
 
-from sartail.stages import Callback
+from sartail.train.callbacks import Callback
 
 TINY = {
     "data.scale": 0.004,

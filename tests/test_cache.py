@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-import sartail.data.loaders as loaders
+import sartail.data.sources.files as loaders
 from sartail.data import cache as cache_mod
 from sartail.data import load_folder, load_mavoc, load_mstar
 from sartail.errors import DataError

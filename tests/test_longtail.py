@@ -4,7 +4,6 @@ import torch
 
 from sartail.data import MAVOC_TRAIN_COUNTS, ChipSet
 from sartail.data.longtail import (
-    ClassMap,
     exponential_counts,
     imbalance_ratio,
     long_tailed,
@@ -127,46 +126,6 @@ def test_long_tailed_mstar(mstar_chips):
     assert lt.class_counts().tolist()[0] == 232 and imbalance_ratio(lt.class_counts()) == pytest.approx(10, rel=0.05)
     assert shares_storage(lt, mstar_chips)
     assert lt.chip_ids[0].split("/")[0] in mstar_chips.class_names
-
-
-# ------------------------------------------------------------------ class maps
-def test_class_map_round_trip():
-    m = ClassMap.removing(5, [0, 3])
-    assert m.kept == (1, 2, 4) and m.removed == (0, 3)
-    glob = torch.tensor([0, 1, 2, 3, 4])
-    assert m.to_local(glob).tolist() == [-1, 0, 1, -1, 2]
-    assert m.to_global(torch.tensor([0, 1, 2])).tolist() == [1, 2, 4]
-    kept = glob[m.to_local(glob) >= 0]
-    assert torch.equal(m.to_global(m.to_local(kept)), kept)
-
-
-def test_class_map_keeps_unlabelled_chips_unlabelled():
-    m = ClassMap(4, (1, 3))
-    assert m.to_local(torch.tensor([-1, 3, 0])).tolist() == [-1, 1, -1]
-    assert m.to_global(torch.tensor([-1, 0, 1])).tolist() == [-1, 1, 3]
-
-
-def test_class_map_sorts_kept_classes():
-    assert ClassMap(4, (3, 1)).kept == (1, 3)
-
-
-@pytest.mark.parametrize(
-    ("make", "match"),
-    [(lambda: ClassMap(3, (1, 1)), "distinct ids in 0..2"), (lambda: ClassMap(3, (0, 3)), "distinct ids in 0..2"),
-     (lambda: ClassMap.removing(3, [5]), r"cannot remove class\(es\) \[5\]"),
-     (lambda: ClassMap.removing(3, [0, 1]), "leaves 1 class")],
-)
-def test_class_map_errors(make, match):
-    with pytest.raises(DataError, match=match):
-        make()
-
-
-def test_class_map_matches_chipset_removal():
-    base = balanced(5)
-    rest = base.remove_classes([2, 5, 9])
-    m = ClassMap.removing(base.num_classes, [2, 5, 9])
-    assert rest.class_ids == m.kept
-    assert torch.equal(m.to_global(rest.labels), base.labels[rest.rows])
 
 
 # ------------------------------------------------------------------ stratified split

@@ -1,12 +1,11 @@
 """Metrics agree with scikit-learn."""
-import math
 
 import numpy as np
 import pytest
 import torch
 from sklearn import metrics as skm
 
-from sartail.metrics import ShotGroups, calibration, confusion_matrix, evaluate_logits, summarize
+from sartail.eval.metrics import ShotGroups, calibration, confusion_matrix, evaluate_logits, summarize
 
 NAMES = [f"c{i}" for i in range(5)]
 
@@ -64,4 +63,6 @@ def test_ece_by_hand():
 def test_confusion_matrix_shape_and_total():
     logits, targets = random_case(9, n=50)
     cm = confusion_matrix(targets, logits.argmax(1), 5)
-    assert cm.shape == (5, 5) and int(cm.sum()) == 50 and not math.isnan(float(cm.sum()))
+    assert cm.shape == (5, 5) and int(cm.sum()) == 50 and not cm.is_floating_point()
+    assert cm.sum(1).tolist() == torch.bincount(targets, minlength=5).tolist()  # rows are the true classes
+    assert cm.diag().sum() == (logits.argmax(1) == targets).sum()

@@ -3,7 +3,7 @@
 - Files: every ``.ipynb`` is paired with its percent script and in sync with it, has no
   outputs, names the ``python3`` kernel, has one ``parameters`` cell of plain assignments,
   opens with an explanation and keeps its code cells short.
-- Helpers (:mod:`sartail.notebook`): parameters from the environment, configs, finding or
+- Helpers (:mod:`sartail.ui.notebook`): parameters from the environment, configs, finding or
   making the shared run, training missing stages, scoring one stage, comparing recipes.
 - Execution: nbclient runs each notebook in a fresh kernel with tiny settings from
   ``SARTAIL_NB_*`` variables and fails on any cell error. Notebooks 01, 02 and 03 share one
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from sartail import notebook as nb
+from sartail.ui import notebook as nb
 from sartail.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,8 +153,8 @@ def test_stage_helpers_train_score_and_restart(tmp_path, tiny, capsys):
     nb.ensure_stage(run, "rough")
     assert "stage rough is done" in capsys.readouterr().out
     res = nb.stage_results(run)
-    assert list(res["stages"]) == ["rough", "residual"]
-    assert res["stages"]["residual"]["removed"] == ["sedan"] and not (run.dir.path / "results.json").exists()
+    assert list(res.stages) == ["rough", "residual"]
+    assert res.stages["residual"].removed == ["sedan"] and not (run.dir.path / "results.json").exists()
     assert nb.accuracy_table(res).loc["2 residual", "classes"] == 9
     assert "predicts class 0 (*sedan*)" in nb.tail_report(res, "rough").data
     # the same stage again: nothing to do; other settings: the stage and the later ones go
@@ -166,7 +166,7 @@ def test_stage_helpers_train_score_and_restart(tmp_path, tiny, capsys):
     nb.ensure_stage(run, "classifier", quiet=True)
     full = nb.stage_results(run)
     assert (run.dir.path / "results.json").exists()
-    assert full["stages"]["rough"]["per_class"] == nb.evaluate_stage(run, "rough")["per_class"]
+    assert full.stages["rough"].per_class == nb.evaluate_stage(run, "rough").per_class
     assert nb.stage_labels(full) == {"rough": "1 rough", "residual": "2 residual", "balanced": "3a balanced",
                                      "classifier": "3b classifier"}
 
@@ -179,7 +179,7 @@ def test_compare_recipes_reuses_and_reads_back(tmp_path, tiny, capsys):
     assert out.count("balanced accuracy") == 4
     assert list(cmp.results) == ["ce", "crt"] and all(len(v) == 2 for v in cmp.results.values())
     # crt copied its first stage from ce's run of the same seed instead of training it
-    from sartail.runs import RunDir
+    from sartail.run.rundir import RunDir
 
     crt = RunDir(tmp_path / "compare" / "crt" / "seed-0")
     assert crt.load(crt.stage_checkpoint(0, "rough"))["reused_from"] == str(tmp_path / "compare" / "ce" / "seed-0")
@@ -197,7 +197,7 @@ def test_compare_recipes_reuses_and_reads_back(tmp_path, tiny, capsys):
 
 
 def test_publish_saves_when_asked(tmp_path):
-    from sartail import plots
+    from sartail.report import figures as plots
 
     fig = plots.class_histogram([3, 1], ["a", "b"])
     assert nb.publish(fig, "h", {"FIGURES": ""}) is fig and not list(tmp_path.iterdir())

@@ -7,7 +7,7 @@ import torch
 from engine_helpers import TINY, Recorder
 from sartail.config import load_config
 from sartail.errors import ConfigError, DataError, RunError, StopRequested
-from sartail.pipeline import Run, prepare_data
+from sartail import Run, prepare_data
 
 CFG = {**TINY, "stages.rough.epochs": 2}
 
@@ -31,7 +31,7 @@ def test_same_seed_twice_gives_identical_metrics(tmp_path, reference):
     a, ra = reference
     b, rb = finished(tmp_path, "b")
     assert metrics_text(a) == metrics_text(b)
-    assert ra["final"] == rb["final"]
+    assert ra.final == rb.final
     assert (a.dir.path / "predictions.csv").read_text() == (b.dir.path / "predictions.csv").read_text()
 
 
@@ -55,7 +55,7 @@ def test_resume_after_a_stop_gives_the_same_final_metrics(tmp_path, stop_at, ref
     resumed = Run.resume(tmp_path / "cut", progress=False)
     res = resumed.fit_and_test()
     assert metrics_text(resumed) == metrics_text(ref)
-    assert res["final"] == ref_res["final"]
+    assert res.final == ref_res.final
 
 
 def test_resume_with_periodic_checkpoints_and_torn_metrics_line(tmp_path):
@@ -69,7 +69,7 @@ def test_resume_with_periodic_checkpoints_and_torn_metrics_line(tmp_path):
         fh.write('{"stage": "rough", "epo')
     res = Run.resume(tmp_path / "cut", progress=False).fit_and_test()
     assert metrics_text(run) == metrics_text(ref)
-    assert res["final"] == ref_res["final"]
+    assert res.final == ref_res.final
 
 
 def test_identical_stages_are_reused_not_retrained(tmp_path, reference):
@@ -79,7 +79,7 @@ def test_identical_stages_are_reused_not_retrained(tmp_path, reference):
     assert {s for s, *_ in rec.steps} == {"classifier"}  # rough was copied from the three-stage run
     fresh, fresh_res = finished(tmp_path, "crt_fresh", "crt", CFG)
     assert metrics_text(crt) == metrics_text(fresh)
-    assert crt_res["final"] == fresh_res["final"]
+    assert crt_res.final == fresh_res.final
 
 
 def test_existing_run_directory_is_refused_and_left_intact(tmp_path):
@@ -128,6 +128,13 @@ def test_bad_class_removal_is_refused_before_training(tmp_path, overrides, match
         Run.create(load_config("three_stage", {**TINY, **overrides}), tmp_path / "r", progress=False)
 
 
+def test_last_stage_may_not_remove_another_class_than_the_first():
+    # as many classes removed as in the first stage, but other ones: compared as sets, not counts
+    with pytest.raises(ConfigError, match=r"removes classes \['2'\].*final model must cover"):
+        load_config("three_stage", {"stages.rough.remove": [1], "stages.classifier.remove": [2]})
+    load_config("three_stage", {"stages.rough.remove": [1], "stages.classifier.remove": [1]})  # the same class: fine
+
+
 def test_last_stage_must_cover_the_classes_of_the_first():
     with pytest.raises(ConfigError, match="final model must cover"):
         load_config("three_stage", {"stages.classifier.remove": [0]})
@@ -151,13 +158,13 @@ def test_update_stage_before_it_starts_and_reset(tmp_path):
 
 def test_results_score_every_stage_once_on_the_test_set(reference):
     run, res = reference
-    assert list(res["stages"]) == ["rough", "residual", "balanced", "classifier"]
-    assert res["stages"]["residual"]["removed"] == ["sedan"]
-    assert res["stages"]["residual"]["per_class"].get("sedan") is None
-    assert res["final"] == res["stages"]["classifier"]
-    assert res["final"]["n"] == 100
+    assert list(res.stages) == ["rough", "residual", "balanced", "classifier"]
+    assert res.stages["residual"].removed == ["sedan"]
+    assert res.stages["residual"].per_class.get("sedan") is None
+    assert res.final == res.stages["classifier"]
+    assert res.final.n == 100
     saved = json.loads((run.dir.path / "results.json").read_text())
-    assert saved["final"]["balanced"] == pytest.approx(res["final"]["balanced"])
+    assert saved["final"]["balanced"] == pytest.approx(res.final.balanced)
     lines = (run.dir.path / "predictions.csv").read_text().splitlines()
     assert lines[0] == "id,label,prediction,confidence" and len(lines) == 101
     prov = json.loads((run.dir.path / "provenance.json").read_text())

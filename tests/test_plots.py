@@ -13,9 +13,11 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from sartail import plots
+from sartail.report import figures as plots
 from sartail.data import make_synthetic
-from sartail.metrics import ShotGroups, evaluate_logits
+from sartail.data.pixels import pixel_table
+from sartail.eval.metrics import ShotGroups, evaluate_logits
+from sartail.eval.results import RunResults
 
 NAMES = ["sedan", "SUV", "pickup truck", "van", "box truck", "motorcycle", "flatbed truck", "bus",
          "pickup truck w/ trailer", "flatbed truck w/ trailer"]
@@ -37,11 +39,11 @@ def _metrics(classes, seed, skill=2.0, n_per_class=20):
 
 @pytest.fixture(scope="module")
 def results():
-    """A results.json-like dict of a three-stage run (stage 2 without class 0)."""
+    """The results of a three-stage run (stage 2 without class 0), read from their results.json form."""
     stages = {"rough": _metrics(NAMES, 0, 1.0), "residual": _metrics(NAMES[1:], 1, 1.5),
               "balanced": _metrics(NAMES, 2, 2.0), "classifier": _metrics(NAMES, 3, 2.5)}
-    return {"recipe": "three_stage", "seed": 0, "stages": stages, "final": stages["classifier"],
-            "data": {"classes": NAMES, "train_counts": COUNTS, "synthetic": True}}
+    return RunResults.from_json({"recipe": "three_stage", "seed": 0, "stages": stages, "final_stage": "classifier",
+                                 "data": {"classes": NAMES, "train_counts": COUNTS, "synthetic": True}})
 
 
 def _bars(ax):
@@ -53,20 +55,18 @@ def _overlaps(a, b) -> bool:
 
 
 def _note(fig):
-    return next(t for t in [*fig.texts, getattr(fig, "_supxlabel", None)] if t is not None
-                and t.get_text() == plots.SYNTHETIC_NOTE)
+    return next(t for t in fig.texts if t.get_text() == plots.SYNTHETIC_NOTE)
 
 
 def _assert_note_clear(fig):
     """The synthetic note is in the figure and overlaps no tick label, axis label or title."""
     fig.draw_without_rendering()
-    r = fig._get_renderer()
-    note = _note(fig).get_window_extent(r)
+    note = _note(fig).get_window_extent()  # public API: the figure's own renderer
     for ax in fig.axes:
         texts = [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.xaxis.label, ax.yaxis.label, ax.title]
         for t in texts:
             if t.get_visible() and t.get_text():
-                assert not _overlaps(note, t.get_window_extent(r)), f"note overlaps {t.get_text()!r}"
+                assert not _overlaps(note, t.get_window_extent()), f"note overlaps {t.get_text()!r}"
 
 
 # ------------------------------------------------------------------------------ data figures
@@ -112,7 +112,7 @@ def test_chip_gallery_head_beside_tail(chips):
     assert labels[0] == f"sedan\n{counts[0]:,}"  # the largest class heads the left block
     order = sorted(range(10), key=lambda c: (-counts[c], c))
     assert [lab.split("\n")[-1] for lab in labels] == [f"{counts[c]:,}" for c in order]
-    assert [sf._suptitle.get_text() for sf in fig.subfigs] == ["head: most chips", "tail: fewest chips"]
+    assert [sf.get_suptitle() for sf in fig.subfigs] == ["head: most chips", "tail: fewest chips"]
     assert plots.is_marked_synthetic(fig)
     # one grey scale for every chip
     assert len({(im.norm.vmin, im.norm.vmax) for ax in images for im in ax.images}) == 1
@@ -125,7 +125,7 @@ def test_pixel_statistics_and_table(chips):
     assert len(a1.get_lines()) == 10
     assert a2.get_ylabel() == "mean pixel value of a chip"
     assert len(a2.get_xticklabels()) == 10
-    rows = plots.pixel_table(chips, max_per_class=50)
+    rows = pixel_table(chips, max_per_class=50)
     assert [r["chips"] for r in rows] == chips.class_counts().tolist()
     px = chips.pixels(torch.nonzero(chips.labels == 9).reshape(-1)).float()
     assert rows[9]["mean"] == pytest.approx(float(px.mean()), rel=1e-5)
@@ -134,7 +134,7 @@ def test_pixel_statistics_and_table(chips):
 
 # ------------------------------------------------------------------------------ results figures
 def test_per_class_accuracy_values_none_and_layout(results):
-    per = {s: results["stages"][s]["per_class"] for s in ("rough", "residual")}
+    per = {s: results.stages[s].per_class for s in ("rough", "residual")}
     fig = plots.per_class_accuracy(per, NAMES, counts=COUNTS, synthetic=True, title="T")
     ax = fig.axes[0]
     assert fig.get_figwidth() <= 7.2  # a two-column figure, not a banner
@@ -167,13 +167,13 @@ def test_per_class_accuracy_over_seeds_has_error_bars():
 
 
 def test_confusion_matrix_normalised_highlight_and_alignment(results):
-    m = results["stages"]["residual"]
-    fig = plots.confusion_matrix(m["confusion"], m["classes_seen"], all_classes=NAMES, highlight=0, synthetic=True)
+    m = results.stages["residual"]
+    fig = plots.confusion_figure(m.confusion, m.classes_seen, all_classes=NAMES, highlight=0, synthetic=True)
     ax = fig.axes[0]
     data = ax.images[0].get_array()
     assert data.shape == (10, 10)
     assert data.mask[0].all() and data.mask[:, 0].all()  # sedan is not in stage 2: masked
-    cm = np.array(m["confusion"], dtype=float)
+    cm = np.array(m.confusion, dtype=float)
     assert np.asarray(data[1:, 1:]) == pytest.approx(cm / cm.sum(1, keepdims=True))
     assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["sedan", "SUV"]
     assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
@@ -202,7 +202,7 @@ def test_stage_comparison_and_write_run_figures(results, tmp_path):
     assert fig.axes[0].get_title(loc="left") == "Per-class test accuracy by stage (three_stage)"
     assert len(fig.legends[0].get_texts()) == 4
     records = [{"stage": s, "stage_index": i, "epoch": e, "train_loss": 1.0 / e, "val_balanced": 0.1 * e}
-               for i, s in enumerate(results["stages"]) for e in (1, 2)]
+               for i, s in enumerate(results.stages) for e in (1, 2)]
     paths = plots.write_run_figures(results, records, tmp_path, formats=("png",))
     assert sorted(p.name for p in paths) == ["confusion_matrices.png", "per_class_accuracy.png", "training_curves.png"]
 
@@ -227,12 +227,12 @@ def test_training_curves_stages_in_turn():
 
 
 def test_shot_accuracy_mean_and_std(results):
-    runs = {"three_stage": [results["stages"]["classifier"], results["stages"]["balanced"]],
-            "ce": results["stages"]["rough"]}
+    runs = {"three_stage": [results.stages["classifier"], results.stages["balanced"]],
+            "ce": results.stages["rough"]}
     fig = plots.shot_accuracy(runs, groups=ShotGroups(), synthetic=True)
     ax = fig.axes[0]
     bars = [p for p in ax.patches if type(p).__name__ == "Rectangle"]
-    want = [np.mean([r[f"{g}_shot"] for r in runs["three_stage"]]) for g in ("many", "medium", "few")]
+    want = [np.mean([r.shot(g) for r in runs["three_stage"]]) for g in ("many", "medium", "few")]
     assert [b.get_height() for b in bars[:3]] == pytest.approx(want)
     assert ax.get_xticklabels()[0].get_text() == "many-shot\n(> 100 training chips)"
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["three_stage", "ce"]
@@ -240,16 +240,16 @@ def test_shot_accuracy_mean_and_std(results):
 
 
 def test_reliability_diagram_pools_seeds(results):
-    runs = {"a": [results["stages"]["rough"], results["stages"]["classifier"]], "b": results["stages"]["balanced"]}
+    runs = {"a": [results.stages["rough"], results.stages["classifier"]], "b": results.stages["balanced"]}
     fig = plots.reliability_diagram(runs, synthetic=True)
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 2
-    e = [r["ece"] for r in runs["a"]]
+    e = [r.ece for r in runs["a"]]
     assert panels[0].get_title() == f"a\nECE {np.mean(e):.3f} ± {np.std(e, ddof=1):.3f}"
-    assert panels[1].get_title() == f"b\nECE {runs['b']['ece']:.3f}"
+    assert panels[1].get_title() == f"b\nECE {runs['b'].ece:.3f}"
     assert panels[0].get_xlabel() == "confidence" and panels[0].get_ylabel() == "accuracy"
     # a bar's height is the pooled accuracy of its bin
-    bins = list(zip(*(r["reliability"] for r in runs["a"])))
+    bins = list(zip(*(r.reliability for r in runs["a"])))
     b = next(i for i, bs in enumerate(bins) if sum(x["count"] for x in bs) > 0)
     pooled = sum(x["count"] * (x["accuracy"] or 0) for x in bins[b]) / sum(x["count"] for x in bins[b])
     first = next(p for p in panels[0].patches if p.get_fill())
@@ -258,7 +258,7 @@ def test_reliability_diagram_pools_seeds(results):
 
 
 def test_accuracy_heatmap_values(results):
-    per = {"x": results["stages"]["rough"]["per_class"], "y": results["stages"]["residual"]["per_class"]}
+    per = {"x": results.stages["rough"].per_class, "y": results.stages["residual"].per_class}
     fig = plots.accuracy_heatmap(per, NAMES, counts=COUNTS, shot_groups=ShotGroups().assign(COUNTS))
     data = fig.axes[0].images[0].get_array()
     assert data.shape == (2, 11)
@@ -311,7 +311,7 @@ def test_figures_from_two_threads_at_once(results):
             for _ in range(2):
                 recs = [{"stage": "rough", "epoch": e, "train_loss": 1 / e, "val_balanced": 0.1 * e} for e in (1, 2)]
                 pngs.append(plots.figure_png(plots.training_curves(recs, synthetic=True)))
-                pngs.append(plots.figure_png(plots.confusion_matrix(results["stages"]["rough"]["confusion"], NAMES)))
+                pngs.append(plots.figure_png(plots.confusion_figure(results.stages["rough"].confusion, NAMES)))
         except Exception as exc:  # noqa: BLE001 - the assertion below reports it
             errors.append(exc)
 

@@ -40,13 +40,13 @@ import yaml
 from engine_helpers import TINY, Recorder, report_reliability_counts
 from PIL import Image
 
-import sartail.runs as runs_mod
+import sartail.run.rundir as runs_mod
 from sartail import atomic
 from sartail.cli import main
 from sartail.config import load_config
 from sartail.errors import RunError, StopRequested
-from sartail.pipeline import Run, prepare_data
-from sartail.stages import Callback, StopFlag
+from sartail import Run, prepare_data
+from sartail.train.callbacks import Callback, StopFlag
 
 #: the runs of this module: the engine tests' tiny settings on half as many 32 x 32 chips, batches
 #: of 32, two rough epochs and a checkpoint every 3 steps (so that a kill lands before or after one)
@@ -69,9 +69,9 @@ from pathlib import Path
 _spec = json.loads(os.environ.get("SARTAIL_TEST_HOOK") or "null")
 if _spec:
     import sartail.atomic as _atomic
-    import sartail.pipeline as _pipeline
-    import sartail.runs as _runs
-    from sartail.stages import Callback as _Callback
+    import sartail.run.run as _pipeline
+    import sartail.run.rundir as _runs
+    from sartail.train.callbacks import Callback as _Callback
 
     _marker = Path(_spec["marker"])
     _at = _spec["at"]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sartail.errors import ConfigError, DataError
-from sartail.samplers import EpochSampler, SamplerConfig, plan_batches
+from sartail.train.samplers import EpochSampler, SamplerConfig, plan_batches
 
 COUNTS = [500, 200, 80, 20, 5]
 

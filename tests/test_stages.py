@@ -6,9 +6,12 @@ from engine_helpers import TINY, Recorder
 from sartail.config import load_config
 from sartail.errors import NonFiniteLossError, StopRequested
 from sartail.models import ModelConfig, build_model
-from sartail.pipeline import Run, stage_view
-from sartail.samplers import EpochSampler, plan_batches
-from sartail.stages import Context, fit_stage, lr_at, set_head_classes, stream_seed
+from sartail import Run
+from sartail.data import stage_view
+from sartail.train.samplers import EpochSampler, plan_batches
+from sartail.train.heads import set_head_classes
+from sartail.train.loop import Context, fit_stage, stream_seed
+from sartail.train.schedule import lr_at
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +118,7 @@ def test_stop_request_keeps_a_checkpoint_and_says_how_to_resume(tmp_path):
 
 
 def test_nan_loss_stops_the_stage_naming_the_step_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    import sartail.stages as S
+    import sartail.train.loop as S
 
     cfg = load_config("ce", {**TINY, "stages.rough.epochs": 2})
     run = Run.create(cfg, tmp_path / "nan", progress=False)

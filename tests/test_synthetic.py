@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from sartail.data import DEFAULT_SCALE, MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS, make_synthetic, mavoc_counts
 from sartail.data._memory import release_free_memory
-from sartail.data.synthetic import (
+from sartail.data.sources.synthetic import (
     MODELS,
     PX,
     _blur_valid,

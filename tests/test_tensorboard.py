@@ -11,6 +11,7 @@ from engine_helpers import TINY
 
 from sartail import Run, load_config
 from sartail.errors import ConfigError
+from sartail.eval.results import RunResults
 
 pytest.importorskip("tensorboard", reason="tensorboard is in the tensorboard and dev extras")
 from sartail.report import tensorboard as tb_report
@@ -75,18 +76,18 @@ def test_the_tau_of_a_post_hoc_stage(tmp_path):
 
 def test_test_results_per_stage_and_class(logged_run):
     _, _, results, ea = logged_run
-    classes = results["data"]["classes"]
+    classes = results.class_names
     for key in ("top1", "balanced"):
         events = ea.Scalars(f"test/{key}")
         assert [e.step for e in events] == [1, 2, 3, 4]
-        assert [e.value for e in events] == pytest.approx([results["stages"][s][key] for s in STAGES], rel=1e-6)
+        assert [e.value for e in events] == pytest.approx([getattr(results.stages[s], key) for s in STAGES], rel=1e-6)
     # class 0 (sedan) is removed in stage 2 (residual): no point at step 2
     sedan = ea.Scalars(f"test_per_class/{classes[0]}")
     assert [e.step for e in sedan] == [1, 3, 4]
     for name in classes[1:]:
         events = ea.Scalars(f"test_per_class/{name}")
         assert [e.step for e in events] == [1, 2, 3, 4]
-        assert [e.value for e in events] == pytest.approx([results["stages"][s]["per_class"][name] for s in STAGES])
+        assert [e.value for e in events] == pytest.approx([results.stages[s].per_class[name] for s in STAGES])
     table = ea.Tensors("test/per_class/text_summary")[0].tensor_proto.string_val[0].decode()
     assert table.splitlines()[0] == "| class | rough | residual | balanced | classifier |"
     assert f"| {classes[0]} | " in table and " | – | " in table  # the removed class in stage 2
@@ -121,7 +122,7 @@ def test_hyper_parameters_and_final_metrics(logged_run):
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
     assert {m.name.tag for m in experiment.metric_infos} == {"hparams/test_top1", "hparams/test_balanced"}
     (final,) = ea.Scalars("hparams/test_balanced")
-    assert final.value == pytest.approx(results["final"]["balanced"])
+    assert final.value == pytest.approx(results.final.balanced)
 
 
 def test_flat_hparams_keys_stages_by_name():
@@ -148,5 +149,5 @@ def test_a_clear_error_without_tensorboard(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"tensorboard package is not installed.*pip install 'sartail\[tensorboard\]'"):
         tb.TensorBoardLogger(tmp_path / "tb")
     with pytest.raises(ConfigError, match="not installed"):
-        tb_report.write_test_results(tmp_path / "tb", {"stages": {}, "data": {"classes": []}})
+        tb_report.write_test_results(tmp_path / "tb", RunResults("ce", 0, {"classes": []}, {}))
     assert not (tmp_path / "tb").exists()

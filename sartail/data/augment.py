@@ -5,43 +5,10 @@ from an explicit :class:`torch.Generator`, so a run is reproducible and resumabl
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from ..errors import ConfigError
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Which augmentations to apply, batch-wise.
-
-    Attributes:
-        crop: random translation by up to ``crop`` pixels (zero-padded), as a padded crop.
-        flip: horizontal flip with probability 0.5.
-        rot90: rotation by a random multiple of 90 degrees.
-        speckle: multiplicative gamma speckle with this many looks (0 = off).
-        mixup: mixup alpha (0 = off); applied by the training loop, which mixes the labels too.
-    """
-
-    crop: int = 4
-    flip: bool = True
-    rot90: bool = False
-    speckle: float = 0.0
-    mixup: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.crop < 0:
-            raise ConfigError(f"augment.crop must be >= 0, got {self.crop}")
-        if self.speckle < 0:
-            raise ConfigError(f"augment.speckle must be >= 0 looks, got {self.speckle}")
-        if self.mixup < 0:
-            raise ConfigError(f"augment.mixup must be >= 0, got {self.mixup}")
-
-    @property
-    def active(self) -> bool:
-        return bool(self.crop or self.flip or self.rot90 or self.speckle)
+from ..config import AugmentConfig
 
 
 def random_translate(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.Tensor:

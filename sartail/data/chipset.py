@@ -226,7 +226,7 @@ class ChipSet:
         """A view with only ``classes`` (original ids or names), labels remapped to ``0..K-1``.
 
         The original id of each kept class stays in :attr:`class_ids`, which gives the
-        inverse mapping (see :func:`sartail.data.longtail.ClassMap`).
+        inverse mapping (``class_ids[label]``).
         """
         local = sorted({self.class_index(c) for c in classes})
         if not local:

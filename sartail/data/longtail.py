@@ -8,13 +8,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 
 from ..errors import DataError, suggest
 from .chipset import ChipSet
-from .loaders import MAVOC_TRAIN_COUNTS
+from .classes import MAVOC_TRAIN_COUNTS
 
 PROFILES = ("exp", "step", "mavoc", "counts")
 
@@ -120,53 +119,6 @@ def imbalance_ratio(counts: Sequence[int] | torch.Tensor) -> float:
     """Largest over smallest non-zero class count."""
     c = [int(x) for x in (counts.tolist() if isinstance(counts, torch.Tensor) else counts) if int(x) > 0]
     return max(c) / min(c) if c else float("nan")
-
-
-@dataclass(frozen=True)
-class ClassMap:
-    """Maps labels between a full class space and a view's kept classes (and back).
-
-    >>> m = ClassMap(num_classes=4, kept=(1, 3))
-    >>> m.to_local(torch.tensor([1, 3])).tolist(), m.to_global(torch.tensor([0, 1])).tolist()
-    ([0, 1], [1, 3])
-    """
-
-    num_classes: int
-    kept: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        kept = tuple(int(k) for k in self.kept)
-        if len(set(kept)) != len(kept) or any(not 0 <= k < self.num_classes for k in kept):
-            raise DataError(f"kept classes {kept} must be distinct ids in 0..{self.num_classes - 1}")
-        object.__setattr__(self, "kept", tuple(sorted(kept)))
-
-    @classmethod
-    def removing(cls, num_classes: int, removed: Sequence[int]) -> ClassMap:
-        bad = [r for r in removed if not 0 <= int(r) < num_classes]
-        if bad:
-            raise DataError(f"cannot remove class(es) {bad}: classes are 0..{num_classes - 1}")
-        kept = tuple(c for c in range(num_classes) if c not in {int(r) for r in removed})
-        if len(kept) < 2:
-            raise DataError(f"removing {sorted(set(int(r) for r in removed))} leaves {len(kept)} class(es); "
-                            "at least two must remain")
-        return cls(num_classes, kept)
-
-    @property
-    def removed(self) -> tuple[int, ...]:
-        return tuple(c for c in range(self.num_classes) if c not in self.kept)
-
-    def to_local(self, labels: torch.Tensor) -> torch.Tensor:
-        """Global labels to ``0..K-1`` (``-1`` for removed classes and unlabelled chips)."""
-        table = torch.full((self.num_classes,), -1, dtype=torch.int64)
-        table[list(self.kept)] = torch.arange(len(self.kept))
-        labels = torch.as_tensor(labels, dtype=torch.int64)
-        return torch.where(labels >= 0, table[labels.clamp_min(0)], -1)
-
-    def to_global(self, labels: torch.Tensor) -> torch.Tensor:
-        """Local labels ``0..K-1`` back to global class ids (``-1`` stays ``-1``)."""
-        labels = torch.as_tensor(labels, dtype=torch.int64)
-        kept = torch.tensor(self.kept, dtype=torch.int64)
-        return torch.where(labels >= 0, kept[labels.clamp_min(0)], -1)
 
 
 def stratified_split(chips: ChipSet, fraction: float, seed: int = 0) -> tuple[ChipSet, ChipSet]:

@@ -16,7 +16,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..plots import confusion_matrix, figure_png
+from ..eval.results import RunResults
+from .figures import confusion_figure, figure_png
 from ..train.tensorboard import finite_number, is_main, summary_writer
 
 
@@ -50,22 +51,21 @@ def flat_hparams(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _per_class_table(results: Mapping[str, Any]) -> str:
-    stages = list(results["stages"])
-    classes = list(results["data"]["classes"])
+def _per_class_table(results: RunResults) -> str:
+    stages = list(results.stages)
     rows = ["| class | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
-    for c in classes:
+    for c in results.class_names:
         cells = []
         for s in stages:
-            acc = results["stages"][s]["per_class"].get(c)
+            acc = results.stages[s].per_class.get(c)
             cells.append("–" if acc is None else f"{100 * acc:.1f}")
         rows.append(f"| {c} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
-def write_test_results(logdir: str | os.PathLike, results: Mapping[str, Any],
+def write_test_results(logdir: str | os.PathLike, results: RunResults,
                        hparams: Mapping[str, Any] | None = None) -> None:
-    """Write a scored run's test results (the dict of ``Run.test()`` / ``results.json``) into ``logdir``.
+    """Write a scored run's test results (``Run.test()``, or ``RunDir.results()``) into ``logdir``.
 
     Per stage ``k`` (1, 2, ... in the recipe's order): ``test/top1``, ``test/balanced`` and
     ``test_per_class/<class>`` at step ``k`` (classes a stage removed have no point there),
@@ -79,31 +79,28 @@ def write_test_results(logdir: str | os.PathLike, results: Mapping[str, Any],
     from torch.utils.tensorboard.summary import hparams as hparams_summary
 
     try:
-        synthetic = bool(results["data"].get("synthetic", False))
-        classes = list(results["data"]["classes"])
-        for k, (stage, m) in enumerate(results["stages"].items(), start=1):
+        classes = results.class_names
+        for k, (stage, m) in enumerate(results.stages.items(), start=1):
             for key in ("top1", "balanced"):
-                if finite_number(m.get(key)):
-                    writer.add_scalar(f"test/{key}", float(m[key]), k)
-            for name, acc in m["per_class"].items():
+                if finite_number(getattr(m, key)):
+                    writer.add_scalar(f"test/{key}", float(getattr(m, key)), k)
+            for name, acc in m.per_class.items():
                 if finite_number(acc):
                     writer.add_scalar(f"test_per_class/{name}", float(acc), k)
-            fig = confusion_matrix(m["confusion"], m.get("classes_seen", classes), synthetic=synthetic,
+            fig = confusion_figure(m.confusion, m.classes_seen or classes, synthetic=results.synthetic,
                                    all_classes=classes, title=f"Confusion matrix, stage {k}: {stage}")
             writer.add_image(f"confusion/{stage}", _image(fig), k, dataformats="HWC")
         writer.add_text("test/per_class", _per_class_table(results), 0)
-        if hparams is not None:
-            final = results.get("final") or list(results["stages"].values())[-1]
-            metrics = {f"hparams/test_{key}": float(final[key]) for key in ("top1", "balanced")
-                       if finite_number(final.get(key))}
+        if hparams is not None and results.stages:
+            final = results.final
+            metrics = {f"hparams/test_{key}": float(getattr(final, key)) for key in ("top1", "balanced")
+                       if finite_number(getattr(final, key))}
             for summary in hparams_summary(flat_hparams(hparams), metrics):
                 writer.file_writer.add_summary(summary)
             for tag, value in metrics.items():
                 writer.add_scalar(tag, value, 0)
     finally:
         writer.close()
-
-
 
 
 __all__ = ["flat_hparams", "write_test_results"]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..stages import Callback
+from .callbacks import Callback
 
 LOG_DIR = "tensorboard"
 EPOCH_SCALARS = ("train_loss", "train_acc", "lr", "val_top1", "val_balanced", "val_loss")
@@ -92,7 +92,7 @@ def _write_epoch(writer: Any, record: Mapping[str, Any]) -> None:
 
 
 class TensorBoardLogger(Callback):
-    """Per-epoch scalars of every stage into ``logdir`` (a callback of :meth:`sartail.pipeline.Run.fit`).
+    """Per-epoch scalars of every stage into ``logdir`` (a callback of :meth:`sartail.run.run.Run.fit`).
 
     The writer opens at the first stage and is flushed after every epoch, so a running
     ``tensorboard --logdir runs`` follows the training live. :meth:`close` (or a ``with``

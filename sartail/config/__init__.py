@@ -1,0 +1,25 @@
+"""Run configuration: typed dataclasses built from recipe files plus overrides.
+
+A run is described by one :class:`RunConfig` (data, model, training options and a list of
+:class:`StageConfig`). Recipes are YAML files shipped in ``sartail/config/recipes``; any value
+can be overridden with dotted keys, from Python or the command line::
+
+    cfg = load_config("three_stage", {"stages.*.epochs": 2, "stages.residual.remove": [0, 1]})
+
+Stages are addressed by name (or index); ``*`` stands for every stage. Unknown keys and
+invalid values raise :class:`~sartail.errors.ConfigError` naming the key (and suggesting the
+nearest valid one).
+"""
+from .build import build_dataclass
+from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
+from .overrides import apply_overrides, config_differences, epoch_scale_overrides, parse_override, scaled_drw_epoch
+from .quick import QUICK_EPOCHS, QUICK_WIDTH, quick_overrides, stage_role
+from .recipes import config_from_dict, load_config, load_scaled_config, recipe_dict, recipe_names, recipe_text
+from .schema import DataConfig, OptimizerConfig, RunConfig, ScheduleConfig, StageConfig
+
+__all__ = [
+    "build_dataclass", "AugmentConfig", "LossConfig", "ModelConfig", "SamplerConfig", "ShotGroups",
+    "apply_overrides", "config_differences", "epoch_scale_overrides", "parse_override", "scaled_drw_epoch", "config_from_dict",
+    "QUICK_EPOCHS", "QUICK_WIDTH", "quick_overrides", "stage_role", "load_config", "load_scaled_config", "recipe_dict", "recipe_names", "recipe_text", "DataConfig",
+    "OptimizerConfig", "RunConfig", "ScheduleConfig", "StageConfig",
+]

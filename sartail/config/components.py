@@ -1,0 +1,141 @@
+"""The configs of a stage's parts: model, loss, sampler, augmentation, shot groups.
+
+They live here, beside the run and stage configs, so that a config is plain data that every
+layer can read without importing the code that acts on it (models, losses, samplers, ...).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import ConfigError, suggest
+
+ARCHS = ("sarnet", "resnet18", "resnet10")
+HEADS = ("linear", "cosine")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network.
+
+    Attributes:
+        arch: ``sarnet`` (the small default), ``resnet18`` or ``resnet10`` (torchvision,
+            adapted to one channel and small chips).
+        width: channels of the first SARNet stage (doubles at each of its 4 stages).
+        head: ``linear`` or ``cosine``.
+        cosine_temperature: logit scale of the cosine head.
+        dropout: dropout before the head.
+    """
+
+    arch: str = "sarnet"
+    width: int = 16
+    head: str = "linear"
+    cosine_temperature: float = 16.0
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ConfigError(f"unknown model.arch {self.arch!r}; use one of {ARCHS}.{suggest(self.arch, ARCHS)}")
+        if self.head not in HEADS:
+            raise ConfigError(f"unknown model.head {self.head!r}; use one of {HEADS}.{suggest(self.head, HEADS)}")
+        if self.width < 1:
+            raise ConfigError(f"model.width must be >= 1, got {self.width}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout must lie in [0, 1), got {self.dropout}")
+
+
+LOSSES = ("ce", "focal", "class_balanced", "ldam", "logit_adjust", "balanced_softmax", "label_aware_smoothing")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """A loss and its options (only those of the chosen loss matter)."""
+
+    name: str = "ce"
+    label_smoothing: float = 0.0
+    gamma: float = 2.0
+    beta: float = 0.9999
+    max_m: float = 0.5
+    s: float = 30.0
+    drw_epoch: int | None = None
+    tau: float = 1.0
+    eps_head: float = 0.3
+    eps_tail: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.name not in LOSSES:
+            raise ConfigError(f"unknown loss {self.name!r}; use one of {LOSSES}.{suggest(self.name, LOSSES)}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"loss.label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        if not 0 <= self.beta < 1:
+            raise ConfigError(f"loss.beta must lie in [0, 1), got {self.beta}")
+        if self.gamma < 0 or self.max_m < 0 or self.s <= 0:
+            raise ConfigError("loss.gamma and loss.max_m must be >= 0 and loss.s > 0")
+
+
+SAMPLERS = ("instance", "class_balanced", "sqrt", "progressive", "undersample")
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """Which sampler, and its options.
+
+    Attributes:
+        name: one of :data:`SAMPLERS`.
+        epoch_size: chips per epoch for the drawing samplers (default: the view's size).
+        max_per_class: the cap of ``undersample``.
+    """
+
+    name: str = "instance"
+    epoch_size: int | None = None
+    max_per_class: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {self.name!r}; use one of {SAMPLERS}.{suggest(self.name, SAMPLERS)}")
+        if self.epoch_size is not None and self.epoch_size < 1:
+            raise ConfigError(f"sampler.epoch_size must be >= 1, got {self.epoch_size}")
+        if self.name == "undersample" and (self.max_per_class is None or self.max_per_class < 1):
+            raise ConfigError("sampler 'undersample' needs max_per_class >= 1")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Which augmentations to apply, batch-wise.
+
+    Attributes:
+        crop: random translation by up to ``crop`` pixels (zero-padded), as a padded crop.
+        flip: horizontal flip with probability 0.5.
+        rot90: rotation by a random multiple of 90 degrees.
+        speckle: multiplicative gamma speckle with this many looks (0 = off).
+        mixup: mixup alpha (0 = off); applied by the training loop, which mixes the labels too.
+    """
+
+    crop: int = 4
+    flip: bool = True
+    rot90: bool = False
+    speckle: float = 0.0
+    mixup: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.crop < 0:
+            raise ConfigError(f"augment.crop must be >= 0, got {self.crop}")
+        if self.speckle < 0:
+            raise ConfigError(f"augment.speckle must be >= 0 looks, got {self.speckle}")
+        if self.mixup < 0:
+            raise ConfigError(f"augment.mixup must be >= 0, got {self.mixup}")
+
+
+@dataclass(frozen=True)
+class ShotGroups:
+    """Many-shot: more than ``many`` training chips; few-shot: fewer than ``few``; medium between."""
+
+    many: int = 100
+    few: int = 20
+
+    def __post_init__(self) -> None:
+        if self.few > self.many or self.few < 0:
+            raise ConfigError(f"shot groups need 0 <= few <= many, got few={self.few}, many={self.many}")
+
+    def assign(self, train_counts: Sequence[int]) -> list[str]:
+        return ["many" if n > self.many else "few" if n < self.few else "medium" for n in train_counts]

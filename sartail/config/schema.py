@@ -1,0 +1,203 @@
+"""The typed run configuration: a :class:`RunConfig` of data, model, options and :class:`StageConfig` s."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError, suggest
+from .build import _plain
+from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
+
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("cosine", "step", "constant")
+TRAINABLE = ("all", "head", "scales")
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """Optimizer of a stage: ``sgd`` (with momentum) or ``adamw``."""
+
+    name: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.name!r}; use one of {OPTIMIZERS}.{suggest(self.name, OPTIMIZERS)}")
+        if not self.lr > 0:
+            raise ConfigError(f"optimizer.lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
+            raise ConfigError("optimizer.weight_decay must be >= 0 and optimizer.momentum in [0, 1)")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Learning-rate schedule per step: linear warm-up, then cosine, step or constant."""
+
+    name: str = "cosine"
+    warmup_epochs: float = 0.0
+    milestones: tuple[float, ...] = ()
+    gamma: float = 0.1
+    min_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.name not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.name!r}; use one of {SCHEDULES}.{suggest(self.name, SCHEDULES)}")
+        if self.warmup_epochs < 0:
+            raise ConfigError(f"schedule.warmup_epochs must be >= 0, got {self.warmup_epochs}")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One stage: what data it sees, how it samples, what trains, with which loss and optimizer.
+
+    Attributes:
+        name: a short name (used in paths, metrics and overrides).
+        epochs: passes over the sampler's epoch (0 for a post-hoc stage such as tau-norm).
+        remove: classes (ids or names) this stage does not see; the head then has rows for the
+            remaining classes only, handed over in order (see ``stages.set_head_classes``).
+        sampler: how chips are drawn each epoch.
+        train: ``all`` (body and head), ``head`` (body frozen), ``scales`` (LWS: only the
+            per-class scales of the head).
+        bn: with the body frozen, ``frozen`` keeps BatchNorm statistics, ``update`` lets them
+            follow the stage's data (MiSLAS's shifted BN).
+        head: ``keep`` the head, or ``reinit`` it (cRT) before training.
+        tau_grid: after training, pick the tau-normalisation of the head from these values by
+            validation balanced accuracy (empty: no tau-norm).
+        select: ``last`` epoch, or the ``best`` epoch by validation balanced accuracy.
+    """
+
+    name: str
+    epochs: int = 10
+    remove: tuple[int | str, ...] = ()
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    train: str = "all"
+    bn: str = "frozen"
+    head: str = "keep"
+    loss: LossConfig = field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    tau_grid: tuple[float, ...] = ()
+    select: str = "last"
+    batch_size: int | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or any(ch in self.name for ch in "/\\. *"):
+            raise ConfigError(f"stage name {self.name!r} must be non-empty, without '/', '.', '*' or spaces")
+        if self.epochs < 0:
+            raise ConfigError(f"stages.{self.name}.epochs must be >= 0, got {self.epochs}")
+        if self.train not in TRAINABLE:
+            raise ConfigError(f"stages.{self.name}.train must be one of {TRAINABLE}, got {self.train!r}")
+        if self.bn not in ("frozen", "update"):
+            raise ConfigError(f"stages.{self.name}.bn must be 'frozen' or 'update', got {self.bn!r}")
+        if self.head not in ("keep", "reinit"):
+            raise ConfigError(f"stages.{self.name}.head must be 'keep' or 'reinit', got {self.head!r}")
+        if self.select not in ("last", "best"):
+            raise ConfigError(f"stages.{self.name}.select must be 'last' or 'best', got {self.select!r}")
+        if self.epochs == 0 and not self.tau_grid:
+            raise ConfigError(f"stage {self.name!r} has 0 epochs and no tau_grid: it would do nothing")
+        if any(t < 0 for t in self.tau_grid):
+            raise ConfigError(f"stages.{self.name}.tau_grid values must be >= 0")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"stages.{self.name}.batch_size must be >= 1")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the chips come from and how the splits are made.
+
+    Attributes:
+        train: a data spec, ``synthetic`` or ``kind:path`` (``folder``, ``mavoc``, ``mstar``).
+        test: a labelled test spec; ``None`` carves a stratified ``test_fraction`` fold out of
+            ``train`` (before any long-tail subset), or uses the synthetic balanced test set.
+        size: chip size (centre crop / zero pad, never resize).
+        profile: build a long-tailed subset of ``train``: ``exp``, ``step``, ``mavoc`` or
+            ``counts`` (with ``counts``), imbalance ``ratio``, drawn with ``subset_seed``
+            (default: the run's seed, so multi-seed runs vary the subset too).
+        val_fraction: stratified validation split of the training chips, used for model
+            selection; the test set never chooses anything.
+        scale, test_per_class: size of the synthetic data.
+    """
+
+    train: str = "synthetic"
+    test: str | None = None
+    size: int = 56
+    profile: str | None = None
+    ratio: float | None = None
+    counts: tuple[int, ...] | None = None
+    subset_seed: int | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.25
+    split_seed: int = 0
+    scale: float = 0.015
+    test_per_class: int = 80
+    skip_bad: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"data.val_fraction must lie in (0, 1), got {self.val_fraction}")
+        if not 0 < self.test_fraction < 1:
+            raise ConfigError(f"data.test_fraction must lie in (0, 1), got {self.test_fraction}")
+        if self.size < 8:
+            raise ConfigError(f"data.size must be >= 8 px, got {self.size}")
+        if self.profile is not None and self.profile not in ("exp", "step", "mavoc", "counts"):
+            raise ConfigError(f"unknown data.profile {self.profile!r}.{suggest(self.profile, ('exp', 'step', 'mavoc', 'counts'))}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs; saved as ``config.yaml`` in the run directory."""
+
+    recipe: str
+    stages: tuple[StageConfig, ...]
+    description: str = ""
+    seed: int = 0
+    device: str = "auto"
+    batch_size: int = 128
+    eval_batch_size: int = 512
+    amp: bool = True
+    channels_last: bool = True
+    checkpoint_every: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    shots: ShotGroups = field(default_factory=ShotGroups)
+
+    def __post_init__(self) -> None:
+        if not self.stages:
+            raise ConfigError("a run needs at least one stage")
+        names = [s.name for s in self.stages]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ConfigError(f"stage names must be unique, repeated: {sorted(dup)}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ConfigError("batch_size and eval_batch_size must be >= 1")
+        if self.checkpoint_every < 0:
+            raise ConfigError("checkpoint_every (steps) must be >= 0")
+        # a stage may not see more classes than were ever trained before it... but must not see fewer
+        # in the last stage than in the first: stage 3 restores every class of stage 1
+        first, last = set(map(str, self.stages[0].remove)), set(map(str, self.stages[-1].remove))
+        if not last <= first:
+            raise ConfigError(
+                f"the last stage ({self.stages[-1].name!r}) removes classes {sorted(last - first)} that the first stage "
+                f"({self.stages[0].name!r}) trains on: the final model must cover every class of stage 1"
+            )
+
+    def stage(self, name: str) -> StageConfig:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no stage {name!r}; stages are {[s.name for s in self.stages]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+# ------------------------------------------------------------------------------ building
+# ------------------------------------------------------------------------------ recipes

@@ -1,0 +1,65 @@
+"""The training, validation and test chips of a run, and the view of them a stage sees."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import RunConfig, StageConfig
+from ..errors import DataError
+from .chipset import ChipSet
+from .longtail import long_tailed, stratified_split
+from .sources import data_kind, load
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Training, validation and test chips of a run (views sharing pixels where they can)."""
+
+    train: ChipSet
+    val: ChipSet
+    test: ChipSet
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "classes": list(self.train.class_names),
+            "train_counts": self.train.class_counts().tolist(),
+            "val_counts": self.val.class_counts().tolist(),
+            "test_counts": self.test.class_counts().tolist(),
+            "chip_size": list(self.train.chip_size),
+            "source": self.train.source,
+            "synthetic": self.train.synthetic,
+        }
+
+
+def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
+    """Load or generate the chips of ``cfg.data`` and make the train / val / test splits.
+
+    The test set is the given ``data.test``, the synthetic balanced test set, or a stratified
+    ``test_fraction`` fold carved out before any long-tail subset (``split_seed``, fixed across
+    run seeds). The long-tail subset and the validation split follow the run's seed.
+    """
+    d = cfg.data
+    kind, path = data_kind(d.train)
+    subset_seed = cfg.seed if d.subset_seed is None else d.subset_seed
+    train, test = kind.splits(path, d, subset_seed, progress)
+    if d.test:
+        test = load(d.test, size=train.chip_size[0], skip_bad=d.skip_bad, progress=progress)
+        if not test.labelled:
+            raise DataError(f"{d.test}: the test chips have no labels, so they cannot be scored; "
+                            "use them with `sartail predict`")
+        test = test.relabel(train.class_names)
+    assert test is not None
+    if d.profile:
+        train = long_tailed(train, d.profile, d.ratio, seed=subset_seed, counts=d.counts)
+    if train.num_classes < 2:
+        raise DataError(f"{d.train}: a single class ({train.class_names}) — classification needs at least two")
+    empty = [n for n, c in zip(train.class_names, train.class_counts().tolist()) if c == 0]
+    if empty:
+        raise DataError(f"{d.train}: class(es) {empty} have no training chips")
+    train, val = stratified_split(train, d.val_fraction, seed=cfg.seed)
+    return Splits(train, val, test)
+
+
+def stage_view(chips: ChipSet, stage: StageConfig) -> ChipSet:
+    """The chips a stage sees: ``chips`` without the stage's removed classes."""
+    return chips.remove_classes(list(stage.remove)) if stage.remove else chips

@@ -1,0 +1,40 @@
+"""Mean and standard deviation over seeds: the one place the kit aggregates runs."""
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .results import RunResults
+
+#: The final-stage metrics that multi-seed summaries report.
+METRICS = ("top1", "balanced", "macro_f1", "many_shot", "medium_shot", "few_shot", "ece")
+
+
+def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None, int]:
+    """Mean, sample standard deviation (0.0 for a single value) and count of the finite ``values``.
+
+    >>> mean_std([0.5, None, 0.7])[0], mean_std([0.5])[1], mean_std([None])
+    (0.6, 0.0, (None, None, 0))
+    """
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not vals:
+        return None, None, 0
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0), len(vals)
+
+
+def summarize_runs(results: Mapping[str, Sequence[RunResults]],
+                   metrics: Sequence[str] = METRICS) -> list[dict[str, Any]]:
+    """Per recipe: its seeds, run count and ``{"mean", "std"}`` of every final test metric.
+
+    ``results`` maps a recipe to the results of its runs.
+    """
+    rows = []
+    for recipe, runs in results.items():
+        row: dict[str, Any] = {"recipe": recipe, "seeds": [r.seed for r in runs], "n": len(runs)}
+        for m in metrics:
+            mean, std, _ = mean_std([getattr(r.final, m) for r in runs])
+            row[m] = {"mean": mean, "std": std}
+        rows.append(row)
+    return rows

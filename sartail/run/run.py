@@ -1,0 +1,331 @@
+"""Runs: data splits, the stages of a recipe in order, checkpoints, resume and the test score.
+
+>>> from sartail import load_config, Run
+>>> cfg = load_config("three_stage", {"stages.*.epochs": 1})       # doctest: +SKIP
+>>> run = Run.create(cfg, "runs/example")                           # doctest: +SKIP
+>>> results = run.fit_and_test()                                    # doctest: +SKIP
+
+A :class:`Run` trains its stages one after the other through :func:`sartail.train.loop.fit_stage`.
+Before each stage the head is given the stage's classes (rows handed over in order, see
+:func:`~sartail.train.heads.set_head_classes`). After each stage a checkpoint is written; during
+a stage, ``last.pt`` holds the loop's state, so a killed run resumes where it was. The test
+set is scored once, after the last stage, for every stage's model.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import distributed as D
+from ..config import RunConfig
+from ..data.chipset import ChipSet
+from ..data.splits import Splits, prepare_data, stage_view
+from ..errors import RunError, StopRequested
+from ..eval.results import RunResults, StageMetrics
+from ..eval.score import score
+from ..models import Classifier, build_model
+from ..train.callbacks import Callback, StopFlag, sigint_as_stop
+from ..train.heads import set_head_classes
+from ..train.loop import Context, fit_stage
+from ..train.result import StageResult
+from .reuse import stage_key
+from .rundir import LAST, PREDICTIONS, TIMING, RunDir
+from .state import StageState
+
+
+def _input_stats(chips: ChipSet, limit: int = 8192) -> tuple[float, float]:
+    step = max(len(chips) // limit, 1)
+    px = chips.pixels(torch.arange(0, len(chips), step)).float()
+    return float(px.mean()), float(px.std().clamp_min(1.0))
+
+
+# ------------------------------------------------------------------------------ runs
+class Run(StageState):
+    """A recipe's stages trained in order in a run directory, resumable at any point."""
+
+    def __init__(self, cfg: RunConfig, run_dir: RunDir, *, data: Splits | None = None,
+                 callbacks: Sequence[Callback] = (), progress: bool = True,
+                 reuse: Sequence[str | os.PathLike] = ()) -> None:
+        self.cfg = cfg
+        self.dir = run_dir
+        self.reuse = [Path(p) for p in reuse]
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.dist = D.from_env()
+        self.device = D.resolve_device(cfg.device, self.dist)
+        D.init(self.device)
+        self.data = data if data is not None else prepare_data(cfg, progress=progress and self.dist.is_main)
+        self._check_stage_classes()
+        self.model: Classifier | None = None
+        self.bank: dict[int, dict[str, torch.Tensor]] = {}
+        self.results: dict[str, StageResult] = {}
+        self._metrics_lines = 0
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def create(cls, cfg: RunConfig, path: str | os.PathLike, *, overwrite: bool = False, **kw: Any) -> Run:
+        """A new run in ``path`` (refused if it exists, unless ``overwrite``).
+
+        The data are loaded and checked before the folder is made (or an old run in it deleted),
+        so bad data leave nothing behind and lose nothing.
+        """
+        info = D.from_env()
+        if info.is_main:
+            RunDir.check_new(path, overwrite=overwrite)
+        run = cls(cfg, RunDir(path), **kw)
+        if info.is_main:
+            run_dir = RunDir.create(path, cfg, overwrite=overwrite)
+            run_dir.write_provenance(cfg, run.device, info.world_size)
+        D.barrier(run.dist)
+        return run
+
+    @classmethod
+    def resume(cls, path: str | os.PathLike, **kw: Any) -> Run:
+        """Reopen the run in ``path`` with its saved config; :meth:`fit` goes on from its last checkpoint.
+
+        Temporary files that a killed process left mid-write are deleted, and a torn last line
+        of ``timing.jsonl`` is dropped (``metrics.jsonl`` is cut back to the checkpoint by :meth:`fit`).
+        """
+        run_dir = RunDir.open(path)
+        cfg = run_dir.config()
+        run = cls(cfg, run_dir, **kw)
+        if run.dist.is_main:
+            run_dir.remove_stale_temp_files()
+            run_dir.repair_jsonl(TIMING)
+            run_dir.write_provenance(cfg, run.device, run.dist.world_size)
+        return run
+
+    def _check_stage_classes(self) -> None:
+        for stage in self.cfg.stages:
+            stage_view(self.data.train, stage)  # raises a DataError for unknown classes or too few left
+
+    # ---------------------------------------------------------------- model I/O
+    def _meta(self) -> dict[str, Any]:
+        m = self.cfg.model
+        return {"arch": m.arch, "width": m.width, "head": m.head, "classes": list(self.data.train.class_names),
+                "chip_size": list(self.data.train.chip_size)}
+
+    def _check_meta(self, ckpt: dict[str, Any], path: Path) -> None:
+        want, have = self._meta(), ckpt.get("meta", {})
+        diff = {k: (have.get(k), want[k]) for k in want if have.get(k) != want[k]}
+        if diff:
+            parts = "; ".join(f"{k}: checkpoint {a!r}, run {b!r}" for k, (a, b) in diff.items())
+            raise RunError(f"checkpoint {path} was written for another model or data ({parts})")
+
+    def new_model(self) -> Classifier:
+        mean, std = _input_stats(self.data.train)
+        torch.manual_seed(self.cfg.seed)
+        return build_model(self.cfg.model, self.data.train.num_classes, mean=mean, std=std)
+
+    def load_model(self, path: str | os.PathLike) -> Classifier:
+        """The model stored in a stage checkpoint of this run."""
+        path = Path(path)
+        ckpt = self.dir.load(path)
+        self._check_meta(ckpt, path)
+        model = self.new_model()
+        set_head_classes(model, ckpt["head_class_ids"], dict(ckpt["bank"]))
+        model.load_state_dict(ckpt["model"])
+        return model.to(self.device)
+
+    # ---------------------------------------------------------------- progress
+    def update_stage(self, name: str, **changes: Any) -> None:
+        """Change a stage that has not started yet (e.g. the classes stage 2 removes)."""
+        if self.started(name):
+            raise RunError(f"stage {name!r} has already started in {self.dir.path}; reset_to() an earlier stage first")
+        cfg = self.changed_config(name, changes)
+        stage_view(self.data.train, cfg.stage(name))
+        self.cfg = cfg
+        if self.dist.is_main:
+            self.dir.write_config(cfg)
+
+    # ---------------------------------------------------------------- training
+    def _log(self, record: dict[str, Any]) -> None:
+        self.dir.log_metrics(record)
+        self._metrics_lines += 1
+
+    def context(self, callbacks: Sequence[Callback] = ()) -> Context:
+        c = self.cfg
+        return Context(device=self.device, seed=c.seed, batch_size=c.batch_size, eval_batch_size=c.eval_batch_size,
+                       amp=c.amp, channels_last=c.channels_last, checkpoint_every=c.checkpoint_every,
+                       shots=c.shots, dist=self.dist,
+                       callbacks=[*self.callbacks, *callbacks], progress=self.progress, log=self._log,
+                       timing=self.dir.log_timing)
+
+    def _restore(self) -> tuple[int, dict[str, Any] | None]:
+        """Model, head bank and metrics as of the last checkpoint; returns (next stage, loop state)."""
+        done = self.completed()
+        self.model = self.new_model()
+        self.bank = {}
+        lines = 0
+        if done:
+            path = self.dir.stage_checkpoint(done - 1, self.cfg.stages[done - 1].name)
+            ckpt = self.dir.load(path)
+            self._check_meta(ckpt, path)
+            self.bank = dict(ckpt["bank"])
+            set_head_classes(self.model, ckpt["head_class_ids"], self.bank)
+            self.model.load_state_dict(ckpt["model"])
+            lines = ckpt["metrics_lines"]
+        loop = None
+        stale = False
+        last = self.dir.checkpoints / LAST
+        if last.exists():
+            ckpt = self.dir.load(last) if done < len(self.cfg.stages) else {}
+            if ckpt.get("stage_index") == done:
+                self._check_meta(ckpt, last)
+                self.bank = dict(ckpt["bank"])
+                loop = ckpt["loop"]
+                lines = ckpt["metrics_lines"]
+            else:  # left by a kill between a stage's checkpoint and the removal of last.pt
+                stale = True
+        if self.dist.is_main:
+            self.dir.truncate_metrics(lines)
+        self._metrics_lines = lines
+        D.barrier(self.dist)
+        if stale and self.dist.is_main:
+            last.unlink(missing_ok=True)
+        return done, loop
+
+    def fit(self, until: str | None = None, callbacks: Sequence[Callback] = ()) -> dict[str, StageResult]:
+        """Train the stages not yet finished, in order (up to and including ``until``)."""
+        names = [s.name for s in self.cfg.stages]
+        stop_at = names.index(self.cfg.stage(until).name) if until else len(names) - 1
+        start, loop = self._restore()
+        flag = StopFlag()
+        ctx = self.context([*callbacks, flag])
+        assert self.model is not None
+        try:
+            with sigint_as_stop(flag):
+                self._fit_stages(range(start, stop_at + 1), loop, ctx)
+        except StopRequested as exc:
+            raise StopRequested(f"{exc}; a checkpoint was kept: {resume_hint(self.dir.path)}") from None
+        return self.results
+
+    def _fit_stages(self, indices: range, loop: dict[str, Any] | None, ctx: Context) -> None:
+        assert self.model is not None
+        for i in indices:
+            stage = self.cfg.stages[i]
+            train, val = stage_view(self.data.train, stage), stage_view(self.data.val, stage)
+            if loop is None and self._reuse_stage(i):
+                continue
+            set_head_classes(self.model, train.class_ids, self.bank)
+
+            def save(state: dict[str, Any], i: int = i) -> None:
+                if self.dist.is_main:
+                    self.dir.save(self.dir.checkpoints / LAST, {"stage_index": i, "loop": state, "bank": self.bank,
+                                                                 "metrics_lines": self._metrics_lines, "meta": self._meta()})
+
+            result = fit_stage(self.model, stage, train, val, ctx, index=i, resume=loop, save=save)
+            loop = None
+            self.results[stage.name] = result
+            if self.dist.is_main:
+                self.dir.save(self.dir.stage_checkpoint(i, stage.name), {
+                    "stage_index": i, "name": stage.name, "model": self.model.state_dict(),
+                    "head_class_ids": self.model.head.class_ids.tolist(), "bank": self.bank, "val": result.val,
+                    "tau": result.tau, "best_epoch": result.best_epoch, "metrics_lines": self._metrics_lines,
+                    "meta": self._meta(),
+                })
+                (self.dir.checkpoints / LAST).unlink(missing_ok=True)
+            D.barrier(self.dist)
+
+    # ---------------------------------------------------------------- reuse
+    def stage_key(self, i: int) -> dict[str, Any]:
+        """What determines stage ``i``'s result: data, model, seed, options and stages ``0..i``."""
+        return stage_key(self.cfg, i)
+
+    def _reuse_stage(self, i: int) -> bool:
+        """Copy stage ``i`` from a run in ``self.reuse`` that trained it identically; True if done."""
+        key = self.stage_key(i)
+        stage = self.cfg.stages[i]
+        for src in self.reuse:
+            try:
+                other = RunDir.open(src)
+                other_cfg = other.config()
+            except Exception:
+                continue
+            if len(other_cfg.stages) <= i or stage_key(other_cfg, i) != key:
+                continue
+            path = other.stage_checkpoint(i, other_cfg.stages[i].name)
+            if not path.exists() or other.path.resolve() == self.dir.path.resolve():
+                continue
+            ckpt = other.load(path)
+            self._check_meta(ckpt, path)
+            records = [r for r in other.metrics() if r.get("stage_index") == i]
+            if self.dist.is_main:
+                for r in records:
+                    self._log({**r, "stage": stage.name})
+                self.dir.save(self.dir.stage_checkpoint(i, stage.name),
+                              {**ckpt, "name": stage.name, "metrics_lines": self._metrics_lines, "reused_from": str(src)})
+            else:
+                self._metrics_lines += len(records)
+            assert self.model is not None
+            self.bank = dict(ckpt["bank"])
+            set_head_classes(self.model, ckpt["head_class_ids"], self.bank)
+            self.model.load_state_dict(ckpt["model"])
+            self.results[stage.name] = StageResult(stage.name, records, ckpt["val"], ckpt.get("tau"),
+                                                   ckpt.get("best_epoch"))
+            D.barrier(self.dist)
+            return True
+        return False
+
+    # ---------------------------------------------------------------- testing
+    def test(self) -> RunResults:
+        """Score every finished stage's model on the test set, once; write results and predictions."""
+        n = len(self.cfg.stages)
+        if self.completed() < n:
+            raise RunError(f"only {self.completed()} of {n} stages have finished; fit() the rest first")
+        ctx = self.context()
+        stages: dict[str, StageMetrics] = {}
+        val: dict[str, dict[str, Any]] = {}
+        final_logits = None
+        for i, stage in enumerate(self.cfg.stages):
+            path = self.dir.stage_checkpoint(i, stage.name)
+            model = self.load_model(path)
+            m, logits = self._score(model, stage, ctx)
+            stages[stage.name] = m
+            val[stage.name] = self.dir.load(path)["val"]
+            final_logits = logits
+        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name)
+        if self.dist.is_main:
+            self.dir.write_results(out)
+            test = stage_view(self.data.test, self.cfg.stages[-1])
+            probs = final_logits.softmax(1)
+            conf, pred = probs.max(1)
+            rows = [(cid, int(test.class_ids[t]), int(test.class_ids[p]), f"{c:.6f}")
+                    for cid, t, p, c in zip(test.chip_ids, test.labels.tolist(), pred.tolist(), conf.tolist())]
+            self.dir.write_csv(PREDICTIONS, ["id", "label", "prediction", "confidence"], rows)
+        return out
+
+    def _score(self, model: Classifier, stage: Any, ctx: Context) -> tuple[StageMetrics, torch.Tensor]:
+        test = stage_view(self.data.test, stage)
+        counts = stage_view(self.data.train, stage).class_counts().tolist()
+        return score(model, test, ctx, train_counts=counts, shots=self.cfg.shots,
+                     all_classes=self.data.train.class_names)
+
+    def score_stage(self, name: str) -> StageMetrics:
+        """Test-set metrics of one finished stage (as in ``results.json``), without finishing the run."""
+        i = [s.name for s in self.cfg.stages].index(self.cfg.stage(name).name)
+        path = self.dir.stage_checkpoint(i, name)
+        if not path.exists():
+            raise RunError(f"stage {name!r} has not finished in {self.dir.path}")
+        return self._score(self.load_model(path), self.cfg.stages[i], self.context())[0]
+
+    def fit_and_test(self) -> RunResults:
+        self.fit()
+        return self.test()
+
+    def final_model(self) -> Classifier:
+        n = len(self.cfg.stages)
+        if self.completed() < n:
+            raise RunError(f"{self.dir.path}: the run has not finished ({self.completed()} of {n} stages)")
+        return self.load_model(self.dir.stage_checkpoint(n - 1, self.cfg.stages[-1].name))
+
+
+def resume_hint(path: str | os.PathLike) -> str:
+    return f"resume with `sartail run --resume {path}` (or sartail.Run.resume({str(path)!r}).fit())"
+
+
+__all__ = ["Run", "Splits", "prepare_data", "resume_hint"]

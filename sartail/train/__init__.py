@@ -1,0 +1,1 @@
+"""Training: the one loop (``fit_stage``), heads, losses, samplers, schedules and callbacks."""

@@ -1,0 +1,1 @@
+"""What notebooks use: parameters, the notebook facade (:mod:`.notebook`) and the widgets (:mod:`.widgets`)."""

@@ -1,0 +1,287 @@
+"""What the notebooks call, so that their cells stay one to three lines long.
+
+Parameters: :func:`params` (see :mod:`sartail.ui.params`).
+
+Runs. The notebooks share one run of ``three_stage`` in ``RUN_DIR/three_stage``: notebook 01
+trains its stage 1, notebook 02 finds that checkpoint and trains stage 2, and so on. A
+notebook opened on its own finds no checkpoint and trains the earlier stages itself (at the
+quick settings of ``sartail demo``, :mod:`sartail.config.quick`), so every notebook also runs alone.
+
+Data. ``DATA`` is a data spec: ``synthetic`` (the embedded SAR-like chips, no download),
+``mstar:PATH``, ``mavoc:PATH`` or ``folder:PATH``; changing it is all it takes to move the
+notebooks to real data.
+
+Importing this module makes IPython show figures as PNG (:func:`sartail.report.figures.register_ipython`).
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..config import QUICK_EPOCHS, RunConfig, config_differences, load_config, recipe_dict, stage_role
+from ..config.quick import REMOVES_ROLE, epoch_overrides, is_post_hoc
+from ..data import data_kind as _kind
+from ..errors import ConfigError, SartailError
+from ..eval.results import RunResults, StageMetrics
+from ..report import figures as plots
+from ..report.comparison import Comparison
+from ..report.frames import STAGE_NAMES, accuracy_table, class_table, pixel_table, stage_labels, tail_report
+from ..run.run import Run
+from ..run.rundir import RunDir
+from ..run.state import stage_settings
+from ..run.sweep import Planned, sweep
+from ..train.callbacks import Callback
+from .params import Params, params, parse_value
+
+plots.register_ipython()
+
+#: The recipes notebook 04 compares with the seed.
+COMPARE_RECIPES = ("three_stage", "ce", "crt", "lws", "ldam_drw", "logit_adjust", "two_stage")
+METHOD_LABELS = {"crt": "cRT", "lws": "LWS", "tau_norm": "tau-norm"}
+def _profile(P: Mapping[str, Any]) -> tuple[str | None, float | None]:
+    """The long-tail profile to apply: ``PROFILE='auto'`` makes balanced real sets (MSTAR, folders) long-tailed."""
+    profile, ratio = P.get("PROFILE"), P.get("RATIO")
+    if profile == "auto":
+        profile = "exp" if _kind(P.get("DATA", "synthetic"))[0].balanced else None
+    return profile, (None if profile is None else ratio)
+
+
+def data_overrides(P: Mapping[str, Any]) -> dict[str, Any]:
+    """Config overrides for the data and model parameters of a notebook."""
+    out: dict[str, Any] = {"data.train": P.get("DATA", "synthetic")}
+    if P.get("TEST"):
+        out["data.test"] = P["TEST"]
+    for key in _kind(out["data.train"])[0].config_keys:  # e.g. SCALE, TEST_PER_CLASS of the synthetic chips
+        if P.get(key.upper()) is not None:
+            out[f"data.{key}"] = P[key.upper()]
+    profile, ratio = _profile(P)
+    if profile:
+        out["data.profile"] = profile
+        if ratio is not None:
+            out["data.ratio"] = float(ratio)
+    for key, name in (("seed", "SEED"), ("model.width", "WIDTH"), ("device", "DEVICE"), ("batch_size", "BATCH_SIZE"),
+                      ("data.size", "SIZE")):
+        if P.get(name) is not None:
+            out[key] = P[name]
+    return out
+
+
+def stage_overrides(recipe: str, P: Mapping[str, Any]) -> dict[str, Any]:
+    """Epochs, learning rates and samplers of a recipe's stages from ``<STAGE>_EPOCHS`` etc.
+
+    A stage without its own parameter takes the one of its role (see :mod:`sartail.config.quick`);
+    missing epochs default to the quick epochs of that role. ``REMOVE`` sets the classes of the
+    ``residual`` role.
+    """
+    out: dict[str, Any] = {}
+    for i, st in enumerate(recipe_dict(recipe)["stages"]):
+        name, role = st["name"], stage_role(st, i)
+        if is_post_hoc(st):
+            continue  # tau-norm trains nothing
+        epochs = P.get(f"{name.upper()}_EPOCHS", P.get(f"{role.upper()}_EPOCHS", QUICK_EPOCHS.get(role)))
+        if epochs is not None:
+            out.update(epoch_overrides(st, int(epochs)))
+        for suffix, key in (("LR", "optimizer.lr"), ("SAMPLER", "sampler.name")):
+            value = P.get(f"{name.upper()}_{suffix}")
+            if value is not None:
+                out[f"stages.{name}.{key}"] = value
+        if role == REMOVES_ROLE and P.get("REMOVE") is not None:
+            out[f"stages.{name}.remove"] = list(P["REMOVE"])
+    return out
+
+
+def make_config(recipe: str, P: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> RunConfig:
+    """The config of ``recipe`` for the notebook parameters ``P`` (plus any ``overrides``)."""
+    return load_config(recipe, {**data_overrides(P), **stage_overrides(recipe, P), **dict(overrides or {})})
+
+
+def load_chips(P: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The training chips and the test chips (``None`` if there are none) of ``DATA``.
+
+    Generated data (synthetic) is made at ``SCALE`` (MAVOC's class counts times ``SCALE``) with a
+    balanced test set of ``TEST_PER_CLASS`` chips per class; real data is loaded (and cached),
+    its test chips from ``TEST``.
+    """
+    from ..data import load
+
+    kind, path = _kind(P.get("DATA", "synthetic"))
+    defaults = {"scale": P.get("SCALE", 0.015), "test_per_class": P.get("TEST_PER_CLASS", 80), "seed": P.get("SEED", 0)}
+    train, test = kind.pair(path, defaults, progress=False)
+    if test is None and P.get("TEST"):
+        test = load(P["TEST"], progress=False).relabel(train.class_names)
+    return train, test
+
+
+def balanced_pool(P: Mapping[str, Any], chips: Any = None) -> Any:
+    """Chips to build long-tailed subsets from: ``POOL_PER_CLASS`` generated chips of every class
+    (for a generating data kind), or the real training chips themselves."""
+    pool = _kind(P.get("DATA", "synthetic"))[0].pool(int(P.get("POOL_PER_CLASS", 200)), P.get("SEED", 0) + 101)
+    if pool is not None:
+        return pool
+    return chips if chips is not None else load_chips(P)[0]
+
+
+def open_run(cfg: RunConfig, path: str | os.PathLike, *, quiet: bool = False) -> Any:
+    """The run in ``path`` if it was made for the same data and model as ``cfg``, else a new one there.
+
+    A run found keeps its own stage settings and checkpoints (the widgets change stages that
+    have to change, retraining only those); a run made for other data, model or seed is
+    replaced by a new one with ``cfg``.
+    """
+    path = Path(path)
+    say = (lambda *a: None) if quiet else print
+    if (path / "config.yaml").exists():
+        try:
+            saved = RunDir.open(path).config()
+        except SartailError as exc:
+            saved = None
+            say(f"{path} holds a run that cannot be read ({exc}); starting a new one there")
+        if saved is not None:
+            diff = config_differences(saved, cfg)
+            if [s.name for s in saved.stages] != [s.name for s in cfg.stages]:
+                diff.append("stages")
+            if not diff:
+                run = Run.resume(path, progress=False)
+                say(f"Found the run in {path}: {describe(run)}")
+                return run
+            shown = ", ".join(diff[:4]) + (" ..." if len(diff) > 4 else "")
+            say(f"The run in {path} was made with other settings ({shown}); starting a new one there.")
+    run = Run.create(cfg, path, overwrite=True, progress=False)
+    say(f"New run in {path}: {len(run.data.train):,} training, {len(run.data.val):,} validation and "
+        f"{len(run.data.test):,} test chips" + (" (synthetic)" if run.data.train.synthetic else ""))
+    return run
+
+
+def describe(run: Any) -> str:
+    """One line: which stages of a run are done (with their epochs) and which come next."""
+    done = run.completed()
+    parts = []
+    for i, st in enumerate(run.cfg.stages):
+        mark = "done" if i < done else "next" if i == done else "to do"
+        extra = f", removes {list(st.remove)}" if st.remove else ""
+        parts.append(f"{st.name} ({st.epochs} epochs{extra}: {mark})")
+    return "; ".join(parts)
+
+
+class EpochPrinter(Callback):
+    """Prints one line per epoch (for training started from a cell, not a panel)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def on_stage_start(self, stage: Any, info: dict[str, Any]) -> None:
+        self.t0 = time.perf_counter()
+        print(f"training stage {stage.name}: {stage.epochs} epochs on {info['chips']:,} chips of "
+              f"{len(info['classes'])} classes", flush=True)
+
+    def on_epoch_end(self, record: dict[str, Any]) -> None:
+        val = record.get("val_balanced")
+        v = f", validation balanced accuracy {100 * val:.1f}%" if val is not None else ""
+        print(f"  epoch {record['epoch']}: loss {record['train_loss']:.3f}{v} "
+              f"({time.perf_counter() - self.t0:.0f} s)", flush=True)
+
+
+def ensure_stage(run: Any, name: str, *, quiet: bool = False) -> Any:
+    """Train the stages of ``run`` up to ``name`` that are not done yet (nothing if all are)."""
+    names = [s.name for s in run.cfg.stages]
+    idx = names.index(run.cfg.stage(name).name)
+    if run.completed() > idx:
+        if not quiet:
+            print(f"stage {name} is done in {run.dir.path} (found its checkpoint)")
+        return run
+    todo = names[run.completed(): idx + 1]
+    if not quiet:
+        print(f"not found in {run.dir.path}: {', '.join(todo)}; training {'it' if len(todo) == 1 else 'them'} now")
+    run.fit(until=name, callbacks=[] if quiet else [EpochPrinter()])
+    return run
+
+
+def restart_stage(run: Run, name: str) -> list[str]:
+    """Forget stage ``name`` and every later stage of ``run``, to train them anew (see :meth:`Run.restart`)."""
+    return run.restart(name)
+
+
+def apply_stage_changes(run: Run, name: str, changes: Mapping[str, Any]) -> str:
+    """Make stage ``name`` of ``run`` follow ``changes`` (see :meth:`Run.apply_stage_changes`)."""
+    return run.apply_stage_changes(name, changes)
+
+
+def evaluate_stage(run: Run, name: str) -> StageMetrics:
+    """Test-set metrics of one finished stage of ``run`` (see :meth:`Run.score_stage`)."""
+    return run.score_stage(name)
+
+
+def stage_results(run: Run, stages: Sequence[str] | None = None) -> RunResults:
+    """Test results of the finished (or named) stages of ``run``.
+
+    For a run whose stages are all done this is ``run.test()`` (which also writes
+    ``results.json`` and the predictions); otherwise the named (default: finished) stages
+    are scored one by one.
+    """
+    names = [s.name for s in run.cfg.stages]
+    done = names[: run.completed()]
+    wanted = list(stages) if stages is not None else done
+    if len(done) == len(names):
+        return run.test().only(wanted)
+    return RunResults(run.cfg.recipe, run.cfg.seed, run.data.summary(), {s: run.score_stage(s) for s in wanted})
+
+
+def training_curves(run: Any, stages: Sequence[str] | None = None) -> Any:
+    """Loss and validation curves of the (named) stages of ``run`` from its ``metrics.jsonl``."""
+    recs = [r for r in run.dir.metrics() if "train_loss" in r and (stages is None or r.get("stage") in stages)]
+    return plots.training_curves(recs, synthetic=bool(run.data.train.synthetic))
+
+
+def confusion(results: RunResults, stage: str, *, head: int | None = 0) -> Any:
+    """The normalised confusion matrix of one stage, class ``head``'s column framed."""
+    m = results.stages[stage]
+    return plots.confusion_figure(m.confusion, m.classes_seen, all_classes=results.class_names,
+                                  highlight=head, synthetic=results.synthetic,
+                                  title=f"{STAGE_NAMES.get(stage, stage)}: test-set confusion (%)")
+
+
+def publish(fig: Any, name: str, P: Mapping[str, Any]) -> Any:
+    """Save ``fig`` as PNG, SVG and PDF in ``P["FIGURES"]`` when that is set; return it for display."""
+    folder = P.get("FIGURES")
+    if folder:
+        plots.save_figure(fig, Path(folder) / name)
+    return fig
+
+
+def compare_recipes(recipes: Sequence[str], P: Mapping[str, Any], *, seeds: Sequence[int] | None = None,
+                    root: str | os.PathLike | None = None, reuse: Sequence[str | os.PathLike] = (),
+                    quiet: bool = False) -> Comparison:
+    """Train (or find) every recipe for every seed on the same data and collect the test results.
+
+    Runs live in ``root/<recipe>/seed-<seed>`` (default ``RUN_DIR/compare``); a finished run
+    with the same config is read back, not retrained, and stages identical to those of a run
+    already done (or of ``reuse``, e.g. the notebooks' ``three_stage`` run) are copied, not
+    retrained. The recipes of one seed share their chips.
+    """
+    recipes = list(dict.fromkeys(recipes))
+    if not recipes:
+        raise ConfigError("choose at least one recipe to compare")
+    seeds = list(seeds if seeds is not None else P.get("SEEDS", [0]))
+    if not seeds:
+        raise ConfigError("give at least one seed")
+    root = Path(root) if root is not None else Path(P.get("RUN_DIR", "runs")) / "compare"
+    say = None if quiet else (lambda *a: print(*a, flush=True))
+    plan = [Planned(recipe, make_config(recipe, {**P, "SEED": seed}), root / recipe / f"seed-{seed}")
+            for seed in seeds for recipe in recipes]
+    t_all = time.perf_counter()
+    done = sweep(plan, overwrite=True, keep_finished=True, reuse=reuse, progress=False, say=say)
+    if say:
+        say(f"{len(recipes)} recipes x {len(seeds)} seed(s) in {time.perf_counter() - t_all:.0f} s")
+    return Comparison(done.results, plan[-1].cfg.shots)
+
+
+__all__ = [
+    "COMPARE_RECIPES", "METHOD_LABELS", "QUICK_EPOCHS", "STAGE_NAMES", "Params", "params", "parse_value",
+    "data_overrides", "stage_overrides", "make_config", "load_chips", "balanced_pool", "class_table", "pixel_table",
+    "open_run", "describe", "EpochPrinter", "ensure_stage", "restart_stage", "apply_stage_changes", "stage_settings",
+    "evaluate_stage", "stage_results", "stage_labels", "accuracy_table", "tail_report", "training_curves",
+    "confusion", "publish", "Comparison", "compare_recipes",
+]
