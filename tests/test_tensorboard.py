@@ -151,3 +151,51 @@ def test_a_clear_error_without_tensorboard(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="not installed"):
         tb_report.write_test_results(tmp_path / "tb", RunResults("ce", 0, {"classes": []}, {}))
     assert not (tmp_path / "tb").exists()
+
+
+# ------------------------------------------------------------------------------ the command line
+CLI_TINY = [a for k, v in TINY.items() if k != "device" for a in ("--set", f"{k}={v}")] + ["--device", "cpu", "--quiet",
+                                                                                           "--no-figures"]
+
+
+def test_cli_tensorboard_logs_trained_and_reused_stages_and_the_test_results(tmp_path):
+    from sartail.cli import main
+
+    out = tmp_path / "runs"
+    assert main(["run", "ce,crt", "--out", str(out), "--tensorboard", *CLI_TINY]) == 0
+    for recipe, stages in (("ce", ["rough"]), ("crt", ["rough", "classifier"])):
+        run = out / recipe / "seed-0"
+        ea = _events(run / "tensorboard")
+        records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+        for stage in stages:  # crt's rough stage was copied from ce's run (--reuse within the sweep) and still logged
+            mine = [r for r in records if r["stage"] == stage and "train_loss" in r]
+            assert [e.value for e in ea.Scalars(f"{stage}/train_loss")] == pytest.approx([r["train_loss"] for r in mine])
+        results = json.loads((run / "results.json").read_text())
+        assert [e.value for e in ea.Scalars("test/balanced")] == pytest.approx(
+            [results["stages"][s]["balanced"] for s in stages])
+    crt = torch_load(out / "crt" / "seed-0" / "checkpoints" / "stage-1-rough.pt")
+    assert crt["reused_from"].endswith("seed-0")
+
+
+def torch_load(path):
+    import torch
+
+    return torch.load(path, weights_only=True)
+
+
+def test_the_config_key_and_a_clear_error_when_asked_for_without_the_package(tmp_path, monkeypatch, capsys):
+    from sartail.cli import main
+
+    assert main(["run", "ce", "--out", str(tmp_path / "auto"), "--set", "tensorboard=auto", *CLI_TINY]) == 0
+    assert list((tmp_path / "auto" / "tensorboard").glob("events.out.tfevents.*"))  # installed here: auto is on
+    assert main(["run", "ce", "--out", str(tmp_path / "off"), *CLI_TINY]) == 0
+    assert not (tmp_path / "off" / "tensorboard").exists()  # off by default
+    assert main(["run", "ce", "--out", str(tmp_path / "bad"), "--set", "tensorboard=maybe", *CLI_TINY]) == 2
+    assert "tensorboard must be true, false or auto, got 'maybe'" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    assert main(["run", "ce", "--out", str(tmp_path / "asked"), "--tensorboard", *CLI_TINY]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tensorboard package is not installed" in err and "pip install" in err
+    assert not (tmp_path / "asked").exists()  # refused before anything was made
+    assert main(["run", "ce", "--out", str(tmp_path / "auto2"), "--set", "tensorboard=auto", *CLI_TINY]) == 0
+    assert not (tmp_path / "auto2" / "tensorboard").exists()  # auto without the package: off, no error

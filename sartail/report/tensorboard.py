@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..eval.results import RunResults
+from ..run.run import Run
+from ..train.tensorboard import (TensorBoardLogger, finite_number, is_main, log_dir, summary_writer,
+                                 tensorboard_available, write_epoch_records)
 from .figures import confusion_figure, figure_png
-from ..train.tensorboard import finite_number, is_main, summary_writer
 
 
 def _image(fig: Any) -> Any:
@@ -103,4 +105,58 @@ def write_test_results(logdir: str | os.PathLike, results: RunResults,
         writer.close()
 
 
-__all__ = ["flat_hparams", "write_test_results"]
+def wanted(setting: bool | str) -> bool:
+    """Whether a run's ``tensorboard`` setting turns logs on (``auto``: if the package is installed)."""
+    return tensorboard_available() if setting == "auto" else bool(setting)
+
+
+class _StagesSeen(TensorBoardLogger):
+    """The per-epoch logger, noting which stages it saw train."""
+
+    def __init__(self, logdir: str | os.PathLike) -> None:
+        super().__init__(logdir)
+        self.seen: set[str] = set()
+
+    def on_stage_start(self, stage: Any, info: dict[str, Any]) -> None:
+        self.seen.add(stage.name)
+        super().on_stage_start(stage, info)
+
+
+class RunLogs:
+    """TensorBoard logs of one :class:`~sartail.run.run.Run` (``sartail run``/``demo``, ``tensorboard: true``).
+
+    :meth:`attach` adds the per-epoch logger to the run's callbacks before it trains; :meth:`finish`
+    closes it, writes the epoch records of stages copied from another run (``--reuse``: the
+    logger never saw them train) and the test results after scoring.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.logger = _StagesSeen(log_dir(run.dir.path))  # the clear error if tensorboard is missing
+        run.callbacks.append(self.logger)
+
+    @classmethod
+    def attach(cls, run: Run) -> RunLogs | None:
+        """Logs for ``run`` if its config asks for them, else ``None``."""
+        return cls(run) if wanted(run.cfg.tensorboard) else None
+
+    def reused_stages(self) -> list[str]:
+        """Stages this process copied from another run (their checkpoint says ``reused_from``)."""
+        out = []
+        for i, stage in enumerate(self.run.cfg.stages):
+            path = self.run.dir.stage_checkpoint(i, stage.name)
+            if stage.name not in self.logger.seen and path.exists() and self.run.dir.load(path).get("reused_from"):
+                out.append(stage.name)
+        return out
+
+    def finish(self, results: RunResults) -> None:
+        self.logger.close()
+        self.run.callbacks.remove(self.logger)
+        logdir = log_dir(self.run.dir.path)
+        reused = set(self.reused_stages())
+        if reused:
+            write_epoch_records(logdir, [r for r in self.run.dir.metrics() if r.get("stage") in reused])
+        write_test_results(logdir, results, hparams=self.run.cfg.to_dict())
+
+
+__all__ = ["RunLogs", "flat_hparams", "wanted", "write_test_results"]
