@@ -157,9 +157,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     many = len(recipes) > 1 or len(seeds) > 1
     plan = []
+    plan_seeds: list[int | None] = [*seeds] or [None]
     for recipe in recipes:
         name = Path(recipe if isinstance(recipe, str) else recipe["recipe"]).stem
-        for seed in seeds or [None]:
+        for seed in plan_seeds:
             cfg = load_scaled_config(recipe, {**overrides, **({"seed": seed} if seed is not None else {})},
                                      args.epoch_scale)
             plan.append(Planned(name, cfg, out / name / f"seed-{cfg.seed}" if many else out))

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from sartail.ui import notebook as nb
 from sartail.errors import ConfigError
+from sartail.ui import notebook as nb
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"

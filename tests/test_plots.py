@@ -13,11 +13,11 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from sartail.report import figures as plots
 from sartail.data import make_synthetic
 from sartail.data.pixels import pixel_table
 from sartail.eval.metrics import ShotGroups, evaluate_logits
 from sartail.eval.results import RunResults
+from sartail.report import figures as plots
 
 NAMES = ["sedan", "SUV", "pickup truck", "van", "box truck", "motorcycle", "flatbed truck", "bus",
          "pickup truck w/ trailer", "flatbed truck w/ trailer"]

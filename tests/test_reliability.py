@@ -41,11 +41,10 @@ from engine_helpers import TINY, Recorder, report_reliability_counts
 from PIL import Image
 
 import sartail.run.rundir as runs_mod
-from sartail import atomic
+from sartail import Run, atomic, prepare_data
 from sartail.cli import main
 from sartail.config import load_config
 from sartail.errors import RunError, StopRequested
-from sartail import Run, prepare_data
 from sartail.train.callbacks import Callback, StopFlag
 
 #: the runs of this module: the engine tests' tiny settings on half as many 32 x 32 chips, batches

@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from sartail.ui import notebook as nb
-from sartail.ui import widgets
+from sartail import Run, prepare_data
 from sartail.data import make_synthetic
 from sartail.data.longtail import profile_counts
 from sartail.errors import DataError, StopRequested
-from sartail import Run, prepare_data
 from sartail.run.rundir import LAST
 from sartail.train.callbacks import Callback
+from sartail.ui import notebook as nb
+from sartail.ui import widgets
 
 TINY = {"DATA": "synthetic", "SCALE": 0.002, "TEST_PER_CLASS": 5, "WIDTH": 4, "ROUGH_EPOCHS": 1,
         "RESIDUAL_EPOCHS": 1, "BALANCED_EPOCHS": 1, "CLASSIFIER_EPOCHS": 1, "REMOVE": [0], "BATCH_SIZE": 64}

@@ -18,8 +18,15 @@ from typing import Any
 
 from ..eval.results import RunResults
 from ..run.run import Run
-from ..train.tensorboard import (TensorBoardLogger, finite_number, is_main, log_dir, summary_writer,
-                                 tensorboard_available, write_epoch_records)
+from ..train.tensorboard import (
+    TensorBoardLogger,
+    finite_number,
+    is_main,
+    log_dir,
+    summary_writer,
+    tensorboard_available,
+    write_epoch_records,
+)
 from .figures import confusion_figure, figure_png
 
 
@@ -87,7 +94,7 @@ def write_test_results(logdir: str | os.PathLike, results: RunResults,
                 if finite_number(getattr(m, key)):
                     writer.add_scalar(f"test/{key}", float(getattr(m, key)), k)
             for name, acc in m.per_class.items():
-                if finite_number(acc):
+                if acc is not None and finite_number(acc):
                     writer.add_scalar(f"test_per_class/{name}", float(acc), k)
             fig = confusion_figure(m.confusion, m.classes_seen or classes, synthetic=results.synthetic,
                                    all_classes=classes, title=f"Confusion matrix, stage {k}: {stage}")

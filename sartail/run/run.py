@@ -321,6 +321,7 @@ class Run(StageState):
         if self.dist.is_main:
             self.dir.write_results(out)
             test = stage_view(self.data.test, self.cfg.stages[-1])
+            assert final_logits is not None  # a run has at least one stage
             probs = final_logits.softmax(1)
             conf, pred = probs.max(1)
             rows = [(cid, int(test.class_ids[t]), int(test.class_ids[p]), f"{c:.6f}")

@@ -154,7 +154,7 @@ def decode_files(
     ok = np.zeros(n, dtype=bool)
 
     def work(start: int) -> list[tuple[int, str | None, str | None]]:
-        done = []
+        done: list[tuple[int, str | None, str | None]] = []
         for i in range(start, min(start + block, n)):
             try:
                 arr, note = decode_chip(files[i].path, options)

@@ -11,7 +11,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ...eval.results import RunResults
-
 from .style import DOUBLE, _figure, _fit_height, _short, _text_color, colors, mark_synthetic, style
 
 
