@@ -25,7 +25,7 @@ from .. import distributed as D
 from ..config import RunConfig
 from ..data.chipset import ChipSet
 from ..data.splits import Splits, prepare_data, stage_view
-from ..errors import RunError, RunLockedError, StopRequested
+from ..errors import RunError, StopRequested
 from ..eval.results import RunResults, StageMetrics
 from ..eval.score import score
 from ..models import Classifier, build_model
@@ -108,7 +108,8 @@ class Run(StageState):
         run = cls(cfg, run_dir, **kw)
         run._tidy_on_write = True
         if run.dist.is_main and run.lock.holder() is None:
-            with contextlib.suppress(RunLockedError), run.writing("resume"):
+            # best effort: a folder being written, or on a read-only disk, is still readable
+            with contextlib.suppress(RunError), run.writing("resume"):
                 run._tidy()
         return run
 
