@@ -343,21 +343,21 @@ def test_01_stage_panel_trains_a_stage(page: Any, lab: Lab) -> None:
     panel = page.locator(".sartail-stage-panel").first
     status = panel.locator(".sartail-stage-status")
     expect(status).to_contain_text("Stage rough done", timeout=30_000)  # trained by panel.train() in Run all
-    epochs = panel.locator(".widget-text", has_text="epochs").locator("input")
+    epochs = panel.locator(".sartail-stage-epochs input")
     epochs.fill("2")
     epochs.press("Enter")
     expect(status).to_contain_text("Settings changed: Run trains stage rough again", timeout=30_000)
-    panel.locator(".progress-bar").first.evaluate(_WATCH)  # what the page shows while it trains
-    panel.locator("button", has_text="Run").click()
+    panel.locator(".sartail-stage-progress .progress-bar").first.evaluate(_WATCH)  # what the page shows while it trains
+    panel.locator(".sartail-run").click()
     expect(status).to_contain_text("Stage rough done", timeout=180_000)
     seen = page.evaluate("window.__seen")
     widths = {float(w.rstrip("%")) for w, _ in seen if w.endswith("%")}
     assert any(0 < w < 100 for w in widths), widths  # the bar moved part way ...
     assert any(re.search(r"epoch [12]/2, step", st) for _, st in seen), [st for _, st in seen]  # ... and live status
     expect(status).to_contain_text("validation balanced accuracy")
-    assert panel.locator(".progress-bar").first.evaluate("e => e.style.width") == "100%"
-    expect(panel.locator("button", has_text="Stop")).to_be_disabled()
-    assert panel.locator("img").first.get_attribute("src")  # the live plot
+    assert panel.locator(".sartail-stage-progress .progress-bar").first.evaluate("e => e.style.width") == "100%"
+    expect(panel.locator(".sartail-stop")).to_be_disabled()
+    assert panel.locator(".sartail-stage-plot").first.get_attribute("src")  # the live plot
     expect(page.locator(".jp-StatusBar-TextItem", has_text="Idle").first).to_be_visible()
     _check_page(page)
     # the kernel trained the stage again, with the panel's two epochs and the tiny settings of the server
@@ -389,10 +389,10 @@ def test_02_class_removal_picker(page: Any, lab: Lab) -> None:
     panel = page.locator(".sartail-stage-panel").first
     status = panel.locator(".sartail-stage-status")
     expect(status).to_contain_text("Settings changed", timeout=30_000)
-    panel.locator("button", has_text="Run").click()
+    panel.locator(".sartail-run").click()
     expect(status).to_contain_text("Stage residual done", timeout=180_000)
     expect(page.locator(".jp-StatusBar-TextItem", has_text="Idle").first).to_be_visible()
-    assert panel.locator(".progress-bar").first.evaluate("e => e.style.width") == "100%"
+    assert panel.locator(".sartail-stage-progress .progress-bar").first.evaluate("e => e.style.width") == "100%"
     _check_page(page)
     run = lab.folder("02") / "runs" / "three_stage"
     assert "width: 4" in (run / "config.yaml").read_text() and _stage_config(run, "residual")["remove"] == [0, 1]
@@ -412,13 +412,13 @@ def test_03_reoptimiser_chooser(page: Any, lab: Lab) -> None:
     panel = page.locator(".sartail-stage-panel", has_text="Stage 4 of 4: classifier").first
     status = panel.locator(".sartail-stage-status")
     expect(status).to_contain_text("Stage classifier done", timeout=30_000)
-    epochs = panel.locator(".widget-text", has_text="epochs").locator("input")
+    epochs = panel.locator(".sartail-stage-epochs input")
     expect(epochs).to_be_enabled()
     chooser.locator("button", has_text="tau-norm").click()
     expect(chooser.locator(".sartail-info")).to_contain_text("tau-norm", timeout=30_000)
     expect(epochs).to_be_disabled(timeout=30_000)  # tau-norm trains nothing
     expect(status).to_contain_text("Settings changed: Run trains stage classifier again", timeout=30_000)
-    panel.locator("button", has_text="Run").click()
+    panel.locator(".sartail-run").click()
     expect(status).to_contain_text("Stage classifier done", timeout=180_000)
     _check_page(page)
     assert _stage_config(run, "classifier")["tau_grid"] and _stage_config(run, "classifier")["epochs"] == 0
@@ -436,7 +436,7 @@ def test_04_recipe_chooser(page: Any, lab: Lab) -> None:
     expect(chooser.locator(".sartail-info")).to_contain_text("3 recipe(s): ce, crt, lws")
     table = _cell(page, "comparison.table()").locator(".jp-OutputArea-output table tbody tr")
     expect(table).to_have_count(3)
-    lws = chooser.locator(".widget-checkbox:has(span[title^='lws:']) input[type=checkbox]")
+    lws = chooser.locator(".sartail-recipe-lws input[type=checkbox]")
     lws.uncheck()
     expect(chooser.locator(".sartail-info")).to_contain_text("2 recipe(s): ce, crt", timeout=30_000)
     # the comparison again, with the chooser's recipes: finished runs are read back, nothing is trained

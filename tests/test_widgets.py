@@ -242,6 +242,27 @@ def test_panel_with_method_chooser_tau_norm_has_no_epochs(run):
     assert set(res.stages) == {"rough", "residual", "balanced", "classifier"}
 
 
+def test_panel_follows_the_chosen_method_and_has_css_hooks(run):
+    """03's bugs: the disabled epochs box kept the old value, the title the first method, the plot old curves."""
+    chooser = widgets.RecipeChooser(["crt", "lws", "tau_norm"], "crt", labels={"crt": "cRT"}, multiple=True)
+    single = widgets.RecipeChooser(["crt", "tau_norm"], "crt", labels={"crt": "cRT", "tau_norm": "tau-norm"})
+    assert "sartail-recipe-lws" in chooser.checkboxes["lws"]._dom_classes
+    panel = widgets.StagePanel(run, "classifier", method=single, epochs=3)
+    assert "cRT: " in panel.title_html.value
+    for w, hook in ((panel.epochs, "sartail-stage-epochs"), (panel.run_button, "sartail-run"),
+                    (panel.stop_button, "sartail-stop"), (panel.progress, "sartail-stage-progress"),
+                    (panel.plot, "sartail-stage-plot")):
+        assert hook in w._dom_classes
+    panel.plot.value = b"old curves"
+    single.value = "tau_norm"
+    assert panel.epochs.disabled and panel.epochs.value == 0
+    assert "tau-norm: " in panel.title_html.value and "cRT" not in panel.title_html.value
+    panel.train()
+    assert panel.plot.value != b"old curves"  # a post-hoc stage draws no curves: the old ones are gone
+    single.value = "crt"
+    assert not panel.epochs.disabled and panel.epochs.value == 3  # the value before tau-norm comes back
+
+
 def test_panel_failure_is_shown_and_raised(run):
     panel = widgets.StagePanel(run, "rough", epochs=1, callbacks=[Boom()], live=False)
     panel.run_button.click()

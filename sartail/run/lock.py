@@ -58,6 +58,7 @@ class RunLock:
         self.path = self.folder / LOCK
         self._fd: int | None = None
         self._depth = 0
+        self._owner: int | None = None
         #: the holder info a killed process left in the lock file, when this lock took it over
         self.took_over: dict[str, Any] | None = None
 
@@ -83,6 +84,8 @@ class RunLock:
     def acquire(self, doing: str = "write to") -> None:
         """Take the lock, or raise :class:`RunLockedError` at once naming its holder."""
         if self._fd is not None:
+            if self._owner != threading.get_ident():  # this object, held by another thread (a panel's run)
+                raise RunLockedError(self._locked(doing, _read(self._fd)))
             self._depth += 1
             return
         if fcntl is None:  # pragma: no cover
@@ -98,10 +101,7 @@ class RunLock:
         except BlockingIOError:
             info = _read(fd)
             os.close(fd)
-            raise RunLockedError(
-                f"cannot {doing} {self.folder}: another sartail is writing it ({holder_text(info)}). Wait for it to "
-                f"finish or stop it (Ctrl-C, or the Stop button of its notebook), or use another folder (--out). "
-                f"Reading the folder (figures, compare, eval of a finished run) needs no lock") from None
+            raise RunLockedError(self._locked(doing, info)) from None
         previous = _read(fd)
         self.took_over = previous or None  # a holder that ended without releasing (killed)
         mine = {"pid": os.getpid(), "host": socket.gethostname(), "thread": threading.current_thread().name,
@@ -109,7 +109,12 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, (json.dumps(mine) + "\n").encode("utf-8"))
-        self._fd, self._depth = fd, 1
+        self._fd, self._depth, self._owner = fd, 1, threading.get_ident()
+
+    def _locked(self, doing: str, info: dict[str, Any]) -> str:
+        return (f"cannot {doing} {self.folder}: another sartail is writing it ({holder_text(info)}). Wait for it to "
+                "finish or stop it (Ctrl-C, or the Stop button of its notebook), or use another folder (--out). "
+                "Reading the folder (figures, compare, eval of a finished run) needs no lock")
 
     def release(self) -> None:
         """Give the lock back (the file is emptied: a non-empty unlocked file marks a killed holder)."""
