@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export SARTAIL_CACHE_DIR ?= $(CURDIR)/data/cache
 
-.PHONY: demo test test-fast lab bench env env-dev browser clean
+.PHONY: demo test test-fast lint lab bench env env-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,15 @@ browser:
 demo: env
 	$(BIN)/sartail demo --overwrite
 
-# import-linter checks the layers of sartail/ (contracts in pyproject.toml, see ARCHITECTURE.md)
-test: env-dev browser
-	$(BIN)/lint-imports
+# `lint` first (ruff, mypy, import-linter: the layers of sartail/, see ARCHITECTURE.md), then the suite
+test: env-dev browser lint
 	$(BIN)/python -m pytest
+
+# lint and types (the same as .pre-commit-config.yaml): ruff (lint only), mypy on sartail/, the layers
+lint: env-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-fast: env-dev
 	$(BIN)/python -m pytest -m "not slow and not browser"

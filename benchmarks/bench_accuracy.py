@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from sartail.report.tables import table
-from sartail.config import load_config, load_scaled_config
 from sartail import Run, prepare_data
+from sartail.config import load_config, load_scaled_config
+from sartail.report.tables import table
 
 REPO = Path(__file__).resolve().parents[1]
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", REPO.parent / "shared" / "data" / "mstar_soc10"))

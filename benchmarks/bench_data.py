@@ -231,9 +231,9 @@ def main() -> None:
     if not (MSTAR / "train").is_dir():
         raise SystemExit(f"MSTAR not found at {MSTAR} (set SARTAIL_MSTAR_ROOT)")
 
-    from sartail.data import load_mavoc, load_mavoc_test, load_mstar
-
     import torchvision
+
+    from sartail.data import load_mavoc, load_mavoc_test, load_mstar
 
     busy_before = busy_processes()
     load_before = os.getloadavg()

@@ -21,12 +21,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sartail.config import StageConfig, load_config
+from sartail.config import load_config
 from sartail.data import make_synthetic
 from sartail.data.augment import AugmentConfig, augment_batch
 from sartail.models import ModelConfig, build_model
-from sartail.train.samplers import plan_batches
 from sartail.train.loop import Context, fit_stage
+from sartail.train.samplers import plan_batches
 
 
 def plain_epoch_times(chips, width: int, epochs: int, batch: int, lr: float, device: torch.device) -> list[float]:
@@ -92,7 +92,7 @@ def main() -> None:
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; {len(chips)} chips "
           f"56x56, SARNet width {args.width}, batch {args.batch}, {args.epochs} epochs x {args.repeats} repeats\n")
     kit, kit_bar, plain = [], [], []
-    for r in range(args.repeats):
+    for _ in range(args.repeats):
         plain += plain_epoch_times(chips, args.width, args.epochs, args.batch, 0.05, device)[1:]
         kit += kit_epoch_times(chips, args.width, args.epochs, args.batch, 0.05, device, progress=False)[1:]
         kit_bar += kit_epoch_times(chips, args.width, args.epochs, args.batch, 0.05, device, progress=True)[1:]

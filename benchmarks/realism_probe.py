@@ -1,3 +1,4 @@
+# ruff: noqa: E402, E702
 """Which statistics tell the synthetic chips from the real MAVOC test chips, for renderer settings.
 
     PYTHONPATH=$PWD OMP_NUM_THREADS=1 .venv/bin/python benchmarks/realism_probe.py [NAME=VALUE ...]

@@ -7,6 +7,7 @@ Ctrl-C stops training at the next step, keeps a checkpoint and says how to resum
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -45,6 +46,30 @@ def _print(msg: str = "") -> None:
     print(msg, flush=True)
 
 
+class _TensorBoard:
+    """The ``on_start``/``on_done`` hooks that give each run of a sweep its TensorBoard logs (if asked for)."""
+
+    def __init__(self, settings: Sequence[bool | str]) -> None:
+        self.logs: dict[int, Any] = {}
+        if any(t is True for t in settings):
+            from .train.tensorboard import require_tensorboard
+
+            require_tensorboard()  # before anything trains
+
+    def start(self, run: Any) -> None:
+        if run.cfg.tensorboard and run.dist.is_main:
+            from .report.tensorboard import RunLogs
+
+            logs = RunLogs.attach(run)
+            if logs is not None:
+                self.logs[id(run)] = logs
+
+    def done(self, run: Any, results: Any) -> None:
+        logs = self.logs.pop(id(run), None)
+        if logs is not None:
+            logs.finish(results)
+
+
 # ------------------------------------------------------------------------------ commands
 def cmd_demo(args: argparse.Namespace) -> int:
     """The three stages and the ce baseline on the embedded synthetic data, with figures."""
@@ -59,15 +84,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     plan = [Planned(recipe, load_config(recipe, {"model.width": QUICK_WIDTH, **quick_overrides(recipe_dict(recipe)["stages"]),
                                                  "device": args.device, "seed": args.seed}), out / recipe)
             for recipe in ("three_stage", "ce")]
+    if args.tensorboard:
+        plan = [Planned(p.name, dataclasses.replace(p.cfg, tensorboard=True), p.path) for p in plan]
+    tb = _TensorBoard([p.cfg.tensorboard for p in plan])
 
     def started(run: Any) -> None:
+        tb.start(run)
         if run.cfg.recipe == "three_stage":
             s = run.data.summary()
             _print("training chips per class: " + ", ".join(f"{i}:{c}" for i, c in enumerate(s["train_counts"])))
             _print(f"validation chips: {sum(s['val_counts'])}, balanced test chips: {sum(s['test_counts'])}\n")
 
+    def finished(run: Any, res: Any) -> None:
+        write_run_figures(res, run.dir.metrics(), run.dir.figures)
+        tb.done(run, res)
+
     done = sweep(plan, overwrite=args.overwrite, resume=args.resume, progress=not args.quiet, on_start=started,
-                 on_done=lambda run, res: write_run_figures(res, run.dir.metrics(), run.dir.figures))
+                 on_done=finished)
     res, res_ce = done.results["three_stage"][0], done.results["ce"][0]
     _print("Test accuracy (%) by stage; columns 0-9 are the classes (0 sedan ... 9 flatbed w/ trailer):")
     _print(stage_table(res, stages={**{f"three_stage/{k}": v for k, v in res.stages.items()},
@@ -99,8 +132,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.epoch_scale != 1:
             raise ConfigError("--resume goes on with the run's saved config; --epoch-scale cannot change it")
         run = Run.resume(args.resume, progress=not args.quiet)
+        if args.tensorboard:
+            run.cfg = dataclasses.replace(run.cfg, tensorboard=True)
+        tb = _TensorBoard([run.cfg.tensorboard])
+        tb.start(run)
         results = run.fit_and_test()
         figures(run, results)
+        tb.done(run, results)
         _print(stage_table(results))
         return 0
     if args.from_run:  # rerun a saved config (recipe name kept), with any new overrides
@@ -114,22 +152,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("name a RECIPE (see `sartail recipes`), or use --resume DIR / --from DIR")
     seeds = _parse_seeds(args.seeds)
     overrides = {**_data_overrides(args), **dict(parse_override(o) for o in args.set)}
+    if args.tensorboard:
+        overrides["tensorboard"] = True
     out = Path(args.out)
     many = len(recipes) > 1 or len(seeds) > 1
     plan = []
+    plan_seeds: list[int | None] = [*seeds] or [None]
     for recipe in recipes:
         name = Path(recipe if isinstance(recipe, str) else recipe["recipe"]).stem
-        for seed in seeds or [None]:
+        for seed in plan_seeds:
             cfg = load_scaled_config(recipe, {**overrides, **({"seed": seed} if seed is not None else {})},
                                      args.epoch_scale)
             plan.append(Planned(name, cfg, out / name / f"seed-{cfg.seed}" if many else out))
 
+    tb = _TensorBoard([p.cfg.tensorboard for p in plan])
+
     def finished(run: Run, results: Any) -> None:
         figures(run, results)
+        tb.done(run, results)
         if not many and run.dist.is_main:
             _print(stage_table(results))
 
-    done = sweep(plan, overwrite=args.overwrite, reuse=args.reuse or [], progress=not args.quiet, on_done=finished)
+    done = sweep(plan, overwrite=args.overwrite, reuse=args.reuse or [], progress=not args.quiet, on_start=tb.start,
+                 on_done=finished)
     if many:
         _print(summary_table(done.summary()))
         done.write_summary(out / "summary.json")
@@ -276,6 +321,10 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ parser
+TB_HELP = ("write TensorBoard logs into RUN_DIR/tensorboard (needs the tensorboard package; "
+           "view with `tensorboard --logdir runs`); also the config key tensorboard: true|false|auto")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sartail", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"sartail {__import__('sartail').__version__}")
@@ -290,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
     d.add_argument("--resume", action="store_true", help="go on with an interrupted demo in --out")
+    d.add_argument("--tensorboard", action="store_true", help=TB_HELP)
     common(d)
     d.set_defaults(func=cmd_demo)
 
@@ -313,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reuse", action="append", metavar="RUN_DIR",
                    help="copy stages that RUN_DIR trained with identical settings instead of training them again")
     r.add_argument("--no-figures", action="store_true", help="skip writing figures")
+    r.add_argument("--tensorboard", action="store_true", help=TB_HELP)
     common(r)
     r.set_defaults(func=cmd_run)
 

@@ -25,6 +25,10 @@ class RunError(SartailError, RuntimeError):
     """A run directory, checkpoint or training run that cannot go on as asked."""
 
 
+class RunLockedError(RunError):
+    """Another process (or thread) is writing the run folder; the message names it."""
+
+
 class NonFiniteLossError(RunError):
     """The loss became NaN or infinite; training stopped at the named step."""
 

@@ -83,6 +83,8 @@ class Head(nn.Module):
     """
 
     ROWS = ("weight", "bias", "scale")
+    tau: torch.Tensor  # buffers (typed for mypy: nn.Module.__getattr__ is Tensor | Module)
+    class_ids: torch.Tensor
 
     def __init__(self, in_features: int, class_ids: Sequence[int], kind: str = "linear",
                  temperature: float = 16.0) -> None:
@@ -134,6 +136,10 @@ class Head(nn.Module):
 
 class Classifier(nn.Module):
     """Body + head, with input normalisation stored in the model (raw chip values in)."""
+
+    head: Head
+    input_mean: torch.Tensor
+    input_std: torch.Tensor
 
     def __init__(self, body: nn.Module, head: Head, dropout: float = 0.0, mean: float = 0.0, std: float = 255.0) -> None:
         super().__init__()

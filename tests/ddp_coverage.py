@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from sartail import Run, cli, distributed as D
+from sartail import Run, cli
+from sartail import distributed as D
 from sartail.data import stage_view
 from sartail.train.callbacks import Callback
 from sartail.train.loop import stream_seed

@@ -89,7 +89,7 @@ def test_several_recipes_and_seeds_report_mean_and_std(tmp_path, capsys):
         for seed in (0, 1):
             assert (out / recipe / f"seed-{seed}" / "results.json").exists()
     # crt's rough stage was copied from ce's run of the same seed, not trained again
-    ckpt = __import__("torch").load(out / "crt" / "seed-0" / "checkpoints" / "stage-1-rough.pt", weights_only=False)
+    ckpt = __import__("torch").load(out / "crt" / "seed-0" / "checkpoints" / "stage-1-rough.pt", weights_only=True)
     assert ckpt["reused_from"].endswith(os.path.join("ce", "seed-0"))
     assert "±" in capsys.readouterr().out
 

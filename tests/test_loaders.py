@@ -6,9 +6,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import chip_value
 from PIL import Image
 
-from conftest import chip_value
 from sartail.data import (
     MAVOC_CLASS_NAMES,
     MAVOC_TRAIN_COUNTS,

@@ -7,7 +7,7 @@
   making the shared run, training missing stages, scoring one stage, comparing recipes.
 - Execution: nbclient runs each notebook in a fresh kernel with tiny settings from
   ``SARTAIL_NB_*`` variables and fails on any cell error. Notebooks 01, 02 and 03 share one
-  run folder, in order (02 must find stage 1, 03 stage 2); the browser test runs 02 alone.
+  run folder, in order (02 must find stage 1, 03 stage 2); the browser test opens each alone.
   Executed copies are kept in ``test-artifacts/notebooks/``.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from sartail.ui import notebook as nb
 from sartail.errors import ConfigError
+from sartail.ui import notebook as nb
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"

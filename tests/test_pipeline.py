@@ -3,11 +3,11 @@ import json
 
 import pytest
 import torch
-
 from engine_helpers import TINY, Recorder
+
+from sartail import Run, prepare_data
 from sartail.config import load_config
 from sartail.errors import ConfigError, DataError, RunError, StopRequested
-from sartail import Run, prepare_data
 
 CFG = {**TINY, "stages.rough.epochs": 2}
 

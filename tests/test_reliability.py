@@ -41,11 +41,10 @@ from engine_helpers import TINY, Recorder, report_reliability_counts
 from PIL import Image
 
 import sartail.run.rundir as runs_mod
-from sartail import atomic
+from sartail import Run, atomic, prepare_data
 from sartail.cli import main
 from sartail.config import load_config
 from sartail.errors import RunError, StopRequested
-from sartail import Run, prepare_data
 from sartail.train.callbacks import Callback, StopFlag
 
 #: the runs of this module: the engine tests' tiny settings on half as many 32 x 32 chips, batches
@@ -220,7 +219,7 @@ def assert_nothing_half_written(path: Path) -> None:
         if p.is_dir() or p.name.endswith(".tmp"):
             continue
         if p.suffix == ".pt":
-            ckpt = torch.load(p, map_location="cpu", weights_only=False)
+            ckpt = torch.load(p, map_location="cpu", weights_only=True)
             assert "meta" in ckpt, p
         elif p.suffix == ".json":
             json.loads(p.read_text())
@@ -315,7 +314,7 @@ def landing(path: Path) -> dict:
         "temp_files": temp_files(path),
     }
     if last.exists():
-        c = torch.load(last, map_location="cpu", weights_only=False)
+        c = torch.load(last, map_location="cpu", weights_only=True)
         info["last_pt"] = [c["stage_index"], c["loop"]["epoch"], c["loop"]["step"]]
     return info
 
@@ -451,7 +450,7 @@ def test_ctrl_c_stops_at_the_next_step_keeps_a_checkpoint_and_says_how_to_resume
     assert f"stage 'balanced' stopped at epoch 1, step {step}" in err
     assert "a checkpoint was kept" in err and f"sartail run --resume {run}" in err
     assert "Traceback" not in err
-    last = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
+    last = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     assert (last["stage_index"], last["loop"]["epoch"], last["loop"]["step"]) == (2, 0, step)
     assert temp_files(run) == []
     COUNTS["interrupts"].append({"kind": "SIGINT", "stage": "balanced", "step": step})
@@ -705,7 +704,7 @@ def test_resume_with_a_checkpoint_of_another_model_is_refused_naming_it(tmp_path
     err = capsys.readouterr().err
     assert f"checkpoint {path / 'checkpoints' / src.name} was written for another model or data" in err
     assert "width: checkpoint 4, run 6" in err
-    ckpt = torch.load(src, weights_only=False)
+    ckpt = torch.load(src, weights_only=True)
     ckpt["meta"]["classes"] = ckpt["meta"]["classes"][:9]
     torch.save(ckpt, path / "checkpoints" / src.name)
     (path / "config.yaml").write_text((reference.run.dir.path / "config.yaml").read_text())

@@ -48,7 +48,7 @@ def test_instance_sampler_is_a_permutation_with_natural_frequencies():
 def test_class_balanced_cycles_through_each_class_before_repeating():
     s = EpochSampler(SamplerConfig("class_balanced", epoch_size=1000), labels_from(COUNTS), 5)
     idx = s.indices(0, torch.Generator().manual_seed(2))
-    for c, n in enumerate(COUNTS):
+    for c in range(len(COUNTS)):
         drawn = idx[s.labels[idx] == c]
         # with k draws of a class of n chips, every chip is drawn floor(k/n) or ceil(k/n) times
         reps = torch.bincount(drawn, minlength=sum(COUNTS))[s.by_class[c]]

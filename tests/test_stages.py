@@ -1,16 +1,16 @@
 """The one training loop: freezing, class removal, head hand-over, samplers in the loop, stops."""
 import pytest
 import torch
-
 from engine_helpers import TINY, Recorder
+
+from sartail import Run
 from sartail.config import load_config
+from sartail.data import stage_view
 from sartail.errors import NonFiniteLossError, StopRequested
 from sartail.models import ModelConfig, build_model
-from sartail import Run
-from sartail.data import stage_view
-from sartail.train.samplers import EpochSampler, plan_batches
 from sartail.train.heads import set_head_classes
 from sartail.train.loop import Context, fit_stage, stream_seed
+from sartail.train.samplers import EpochSampler, plan_batches
 from sartail.train.schedule import lr_at
 
 

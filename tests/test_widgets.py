@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from sartail.ui import notebook as nb
-from sartail.ui import widgets
+from sartail import Run, prepare_data
 from sartail.data import make_synthetic
 from sartail.data.longtail import profile_counts
 from sartail.errors import DataError, StopRequested
-from sartail import Run, prepare_data
 from sartail.run.rundir import LAST
 from sartail.train.callbacks import Callback
+from sartail.ui import notebook as nb
+from sartail.ui import widgets
 
 TINY = {"DATA": "synthetic", "SCALE": 0.002, "TEST_PER_CLASS": 5, "WIDTH": 4, "ROUGH_EPOCHS": 1,
         "RESIDUAL_EPOCHS": 1, "BALANCED_EPOCHS": 1, "CLASSIFIER_EPOCHS": 1, "REMOVE": [0], "BATCH_SIZE": 64}
@@ -240,6 +240,27 @@ def test_panel_with_method_chooser_tau_norm_has_no_epochs(run):
     assert run.cfg.stage("classifier").tau_grid and run.results["classifier"].tau is not None
     res = nb.stage_results(run)
     assert set(res.stages) == {"rough", "residual", "balanced", "classifier"}
+
+
+def test_panel_follows_the_chosen_method_and_has_css_hooks(run):
+    """03's bugs: the disabled epochs box kept the old value, the title the first method, the plot old curves."""
+    chooser = widgets.RecipeChooser(["crt", "lws", "tau_norm"], "crt", labels={"crt": "cRT"}, multiple=True)
+    single = widgets.RecipeChooser(["crt", "tau_norm"], "crt", labels={"crt": "cRT", "tau_norm": "tau-norm"})
+    assert "sartail-recipe-lws" in chooser.checkboxes["lws"]._dom_classes
+    panel = widgets.StagePanel(run, "classifier", method=single, epochs=3)
+    assert "cRT: " in panel.title_html.value
+    for w, hook in ((panel.epochs, "sartail-stage-epochs"), (panel.run_button, "sartail-run"),
+                    (panel.stop_button, "sartail-stop"), (panel.progress, "sartail-stage-progress"),
+                    (panel.plot, "sartail-stage-plot")):
+        assert hook in w._dom_classes
+    panel.plot.value = b"old curves"
+    single.value = "tau_norm"
+    assert panel.epochs.disabled and panel.epochs.value == 0
+    assert "tau-norm: " in panel.title_html.value and "cRT" not in panel.title_html.value
+    panel.train()
+    assert panel.plot.value != b"old curves"  # a post-hoc stage draws no curves: the old ones are gone
+    single.value = "crt"
+    assert not panel.epochs.disabled and panel.epochs.value == 3  # the value before tau-norm comes back
 
 
 def test_panel_failure_is_shown_and_raised(run):

@@ -22,7 +22,7 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return (args[0] if len(args) == 1 else typing.Union[tuple(args)]), True  # type: ignore[return-value]
+        return (args[0] if len(args) == 1 else typing.Union[tuple(args)]), True  # type: ignore[return-value]  # noqa: UP007 - a Union built at run time
     return tp, False
 
 
@@ -35,7 +35,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{key} must be a mapping of options, got {value!r}")
-        return build_dataclass(tp, value, key)
+        return build_dataclass(tp, value, key)  # type: ignore[arg-type]  # a dataclass type here
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
         for alt in typing.get_args(tp):

@@ -110,7 +110,8 @@ def config_differences(a: RunConfig, b: RunConfig, *, stages: bool = False) -> l
     if not stages:
         for d in (da, db):
             d.pop("stages", None)
-    da.pop("description", None)
-    db.pop("description", None)
+    for d in (da, db):
+        d.pop("description", None)
+        d.pop("tensorboard", None)  # a log, not a setting of the run
     fa, fb = _flat(da), _flat(db)
     return sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))

@@ -39,7 +39,10 @@ def recipe_dict(name: str) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(recipe_text(name)) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"recipe {name!r} is not valid YAML: {exc}") from None
+        where = getattr(exc, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"recipe {name!r} is not valid YAML{at}: {what}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"recipe {name!r} must be a mapping")
     raw.setdefault("recipe", Path(name).stem)

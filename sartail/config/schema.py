@@ -192,6 +192,7 @@ class RunConfig:
     amp: bool = True
     channels_last: bool = True
     checkpoint_every: int = 0
+    tensorboard: bool | str = False
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     shots: ShotGroups = field(default_factory=ShotGroups)
@@ -209,6 +210,8 @@ class RunConfig:
             raise ConfigError("batch_size and eval_batch_size must be >= 1")
         if self.checkpoint_every < 0:
             raise ConfigError("checkpoint_every (steps) must be >= 0")
+        if self.tensorboard not in (True, False, "auto"):
+            raise ConfigError(f"tensorboard must be true, false or auto, got {self.tensorboard!r}")
         # a stage may not see more classes than were ever trained before it... but must not see fewer
         # in the last stage than in the first: stage 3 restores every class of stage 1
         first, last = set(map(str, self.stages[0].remove)), set(map(str, self.stages[-1].remove))

@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from sartail.config.components import ShotGroups
 from sartail.data.chipset import ChipSet
 from sartail.errors import ConfigError
+from sartail.models import Classifier
 
 from .embedding import METHODS, check_method, embed_stages, umap_available
 
@@ -68,13 +68,13 @@ class Outputs:
         return self.logits.softmax(1).max(1).values if len(self.logits) else torch.zeros(0)
 
 
-def _device(model: nn.Module) -> torch.device:
+def _device(model: Classifier) -> torch.device:
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device("cpu")
 
 
 @torch.no_grad()
-def model_outputs(model: nn.Module, chips: ChipSet, *, batch_size: int = 256) -> Outputs:
+def model_outputs(model: Classifier, chips: ChipSet, *, batch_size: int = 256) -> Outputs:
     """Features and logits of ``model`` for every chip of ``chips``, in order.
 
     The model runs in eval mode (BatchNorm statistics, no dropout) without gradients, in
@@ -104,7 +104,7 @@ def model_outputs(model: nn.Module, chips: ChipSet, *, batch_size: int = 256) ->
     return Outputs(f_all, l_all, head_ids)
 
 
-def extract_features(model: nn.Module, chips: ChipSet, *, batch_size: int = 256) -> torch.Tensor:
+def extract_features(model: Classifier, chips: ChipSet, *, batch_size: int = 256) -> torch.Tensor:
     """The body's features (penultimate layer) of every chip, ``float32 [N, D]`` (see :func:`model_outputs`)."""
     return model_outputs(model, chips, batch_size=batch_size).features
 
@@ -286,7 +286,7 @@ def feature_scores(features: torch.Tensor | np.ndarray, labels: torch.Tensor | n
     for g in GROUPS:
         members = [c for c, s in enumerate(shot_groups) if s == g and recall[names[c]] is not None]
         groups_s[g] = _nan_none(scatter_ratio(x, y, members, len(names))) if members else None
-        vals = [recall[names[c]] for c in members]
+        vals = [v for c in members if (v := recall[names[c]]) is not None]
         groups_k[g] = float(np.mean(vals)) if vals else None
     present = [v for v in recall.values() if v is not None]
     return FeatureScores(stage=stage, chips=int(x.shape[0]), dims=int(x.shape[1]),

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from sartail.data.chipset import ChipSet
+from sartail.models import Classifier
 
 
 @dataclass(frozen=True)
@@ -154,11 +154,11 @@ def gallery_from_outputs(logits: torch.Tensor, head_class_ids: Sequence[int], ch
     shown = wrong[:max_errors]
     ex: dict[int, tuple[Prediction, ...]] = {}
     for c in [target, *dict.fromkeys(int(predicted[i]) for i in shown)]:
-        right = [i for i in np.flatnonzero(seen & (labels == c)) if predicted[i] == c]
+        right = [int(i) for i in np.flatnonzero(seen & (labels == c)) if predicted[i] == c]
         right.sort(key=lambda i: (-float(conf[i]), i))
         ex[c] = tuple(pred(i) for i in right[: examples * max(len(shown), 1)])  # different ones for every row
     return ErrorGallery(cls=int(target), class_names=tuple(names_by_id), n_chips=int(mine.size), n_errors=len(wrong),
-                        errors=tuple(pred(i) for i in shown), examples=ex, confused_with=confused, stage=stage,
+                        errors=tuple(pred(int(i)) for i in shown), examples=ex, confused_with=confused, stage=stage,
                         synthetic=bool(chips.synthetic), chips=chips)
 
 
@@ -170,7 +170,7 @@ def _names_by_id(chips: ChipSet) -> list[str]:
     return names
 
 
-def error_gallery(model: nn.Module, chips: ChipSet, cls: int | str | None = None, *,
+def error_gallery(model: Classifier, chips: ChipSet, cls: int | str | None = None, *,
                   train_counts: Sequence[int] | None = None, max_errors: int = 8, examples: int = 3, stage: str = "",
                   batch_size: int = 256) -> ErrorGallery:
     """The misclassified chips of class ``cls`` (default: the tail class with errors) for ``model``."""

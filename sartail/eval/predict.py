@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -49,5 +49,5 @@ def predict_logits(model: nn.Module, chips: ChipSet, ctx: EvalContext) -> torch.
 
 
 def _num_outputs(model: nn.Module) -> int:
-    head = model.module.head if hasattr(model, "module") else model.head
-    return head.num_classes
+    head: Any = model.module.head if hasattr(model, "module") else model.head  # type: ignore[union-attr]  # stubs narrower than the values used
+    return int(head.num_classes)

@@ -105,6 +105,6 @@ class RunResults:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> RunResults:
-        return cls(d["recipe"], d.get("seed"), dict(d["data"]),
+        return cls(d["recipe"], d.get("seed"), dict(d["data"]),  # type: ignore[arg-type]  # old files: no seed
                    {k: StageMetrics.from_json(m) for k, m in d["stages"].items()}, dict(d.get("val", {})),
                    d.get("final_stage"))

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from sartail.data.chipset import ChipSet
 from sartail.errors import ConfigError
+from sartail.models import Classifier
 
 REGIONS = ("target", "shadow", "clutter")
 #: Region codes in a segmentation map.
@@ -135,7 +136,7 @@ def region_shares(maps: np.ndarray, segments: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ attribution
-def gradcam_layer(model: nn.Module, min_fraction: float = 0.25) -> nn.Module:
+def gradcam_layer(model: Classifier, min_fraction: float = 0.25) -> nn.Module:
     """The module of ``model.body`` whose feature map Grad-CAM weighs: the deepest at >= ``min_fraction`` of the chip size.
 
     Found by running a dummy chip: the last module (in order of completion) whose output is
@@ -175,7 +176,7 @@ def gradcam_layer(model: nn.Module, min_fraction: float = 0.25) -> nn.Module:
     return found[-1]
 
 
-def _rows(model: nn.Module, class_ids: Sequence[int]) -> torch.Tensor:
+def _rows(model: Classifier, class_ids: Sequence[int]) -> torch.Tensor:
     head_ids = [int(c) for c in model.head.class_ids.tolist()]
     missing = sorted({int(c) for c in class_ids} - set(head_ids))
     if missing:
@@ -183,7 +184,7 @@ def _rows(model: nn.Module, class_ids: Sequence[int]) -> torch.Tensor:
     return torch.tensor([head_ids.index(int(c)) for c in class_ids], dtype=torch.int64)
 
 
-def gradcam_maps(model: nn.Module, x: torch.Tensor, rows: torch.Tensor, layer: nn.Module | None = None) -> torch.Tensor:
+def gradcam_maps(model: Classifier, x: torch.Tensor, rows: torch.Tensor, layer: nn.Module | None = None) -> torch.Tensor:
     """Grad-CAM of head rows ``rows`` for raw chips ``x [B, 1, H, W]``: ``[B, H, W]`` (non-negative)."""
     from captum.attr import LayerAttribution, LayerGradCam
 
@@ -193,7 +194,7 @@ def gradcam_maps(model: nn.Module, x: torch.Tensor, rows: torch.Tensor, layer: n
     return up[:, 0].clamp_min(0)
 
 
-def occlusion_maps(model: nn.Module, x: torch.Tensor, rows: torch.Tensor, *, window: int | None = None,
+def occlusion_maps(model: Classifier, x: torch.Tensor, rows: torch.Tensor, *, window: int | None = None,
                    stride: int | None = None) -> torch.Tensor:
     """Occlusion maps ``[B, H, W]``: the drop of each row's logit when a window covers a pixel.
 
@@ -236,7 +237,7 @@ class Attributions:
     confidence: np.ndarray
 
 
-def attribute(model: nn.Module, chips: ChipSet, method: str = "gradcam", *, target: str = "predicted",
+def attribute(model: Classifier, chips: ChipSet, method: str = "gradcam", *, target: str = "predicted",
               batch_size: int = 32, window: int | None = None, stride: int | None = None,
               progress: bool = False, segments: np.ndarray | None = None) -> Attributions:
     """Attribution maps of ``model`` for every chip of ``chips`` with ``method`` (``gradcam`` or ``occlusion``).
@@ -320,10 +321,10 @@ class ClutterCheck:
         its area share is what says the model looks at it.
         """
         lines = []
-        a = self.overall_area
+        a = {k: (0.0 if v is None else float(v)) for k, v in self.overall_area.items()}
         for m in self.methods:
-            o = self.overall[m]
-            if o["clutter"] is None or not a["target"]:
+            o = {k: (0.0 if v is None else float(v)) for k, v in self.overall[m].items()}
+            if self.overall[m]["clutter"] is None or not a["target"]:
                 lines.append(f"{m}: no positive attribution on any chip")
                 continue
             lift = o["target"] / a["target"]
@@ -366,7 +367,7 @@ def _mean_regions(values: np.ndarray) -> dict[str, float | None]:
     return {r: float(v) for r, v in zip(REGIONS, mean)}
 
 
-def clutter_check(model: nn.Module, chips: ChipSet, *, methods: Sequence[str] = METHODS, target: str = "predicted",
+def clutter_check(model: Classifier, chips: ChipSet, *, methods: Sequence[str] = METHODS, target: str = "predicted",
                   stage: str = "", batch_size: int = 32, window: int | None = None, stride: int | None = None,
                   progress: bool = False) -> ClutterCheck:
     """Does ``model`` look at the clutter? Mean attribution shares per class over every chip of ``chips``.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import torch
 from torch import nn
 

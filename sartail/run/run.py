@@ -13,6 +13,7 @@ set is scored once, after the last stage, for every stage's model.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..train.callbacks import Callback, StopFlag, sigint_as_stop
 from ..train.heads import set_head_classes
 from ..train.loop import Context, fit_stage
 from ..train.result import StageResult
+from .lock import RunLock
 from .reuse import stage_key
 from .rundir import LAST, PREDICTIONS, TIMING, RunDir
 from .state import StageState
@@ -64,6 +66,14 @@ class Run(StageState):
         self.bank: dict[int, dict[str, torch.Tensor]] = {}
         self.results: dict[str, StageResult] = {}
         self._metrics_lines = 0
+        self.lock = RunLock(run_dir.path)
+        self._tidy_on_write = False  # a resume whose leftovers are cleaned when it first writes
+
+    def writing(self, doing: str = "write to") -> Any:
+        """The run folder's writer lock (:mod:`sartail.run.lock`), held by rank 0 around every write."""
+        import contextlib
+
+        return self.lock.hold(doing) if self.dist.is_main else contextlib.nullcontext()
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -88,16 +98,28 @@ class Run(StageState):
         """Reopen the run in ``path`` with its saved config; :meth:`fit` goes on from its last checkpoint.
 
         Temporary files that a killed process left mid-write are deleted, and a torn last line
-        of ``timing.jsonl`` is dropped (``metrics.jsonl`` is cut back to the checkpoint by :meth:`fit`).
+        of ``timing.jsonl`` is dropped (``metrics.jsonl`` is cut back to the checkpoint by :meth:`fit`),
+        unless another process is writing the folder now: then that waits until this run first
+        writes (:meth:`fit`, :meth:`test`), which fails naming the other writer. Only reading
+        (``final_model``, ``score_stage``) never needs the folder's lock.
         """
         run_dir = RunDir.open(path)
         cfg = run_dir.config()
         run = cls(cfg, run_dir, **kw)
-        if run.dist.is_main:
-            run_dir.remove_stale_temp_files()
-            run_dir.repair_jsonl(TIMING)
-            run_dir.write_provenance(cfg, run.device, run.dist.world_size)
+        run._tidy_on_write = True
+        if run.dist.is_main and run.lock.holder() is None:
+            # best effort: a folder being written, or on a read-only disk, is still readable
+            with contextlib.suppress(RunError), run.writing("resume"):
+                run._tidy()
         return run
+
+    def _tidy(self) -> None:
+        """Remove what a killed process left (temporary files, a torn timing line); note the resume."""
+        if self._tidy_on_write and self.dist.is_main:
+            self.dir.remove_stale_temp_files()
+            self.dir.repair_jsonl(TIMING)
+            self.dir.write_provenance(self.cfg, self.device, self.dist.world_size)
+        self._tidy_on_write = False
 
     def _check_stage_classes(self) -> None:
         for stage in self.cfg.stages:
@@ -138,9 +160,10 @@ class Run(StageState):
             raise RunError(f"stage {name!r} has already started in {self.dir.path}; reset_to() an earlier stage first")
         cfg = self.changed_config(name, changes)
         stage_view(self.data.train, cfg.stage(name))
-        self.cfg = cfg
-        if self.dist.is_main:
-            self.dir.write_config(cfg)
+        with self.writing("change a stage of"):
+            self.cfg = cfg
+            if self.dist.is_main:
+                self.dir.write_config(cfg)
 
     # ---------------------------------------------------------------- training
     def _log(self, record: dict[str, Any]) -> None:
@@ -193,15 +216,17 @@ class Run(StageState):
         """Train the stages not yet finished, in order (up to and including ``until``)."""
         names = [s.name for s in self.cfg.stages]
         stop_at = names.index(self.cfg.stage(until).name) if until else len(names) - 1
-        start, loop = self._restore()
-        flag = StopFlag()
-        ctx = self.context([*callbacks, flag])
-        assert self.model is not None
-        try:
-            with sigint_as_stop(flag):
-                self._fit_stages(range(start, stop_at + 1), loop, ctx)
-        except StopRequested as exc:
-            raise StopRequested(f"{exc}; a checkpoint was kept: {resume_hint(self.dir.path)}") from None
+        with self.writing("train in"):
+            self._tidy()
+            start, loop = self._restore()
+            flag = StopFlag()
+            ctx = self.context([*callbacks, flag])
+            assert self.model is not None
+            try:
+                with sigint_as_stop(flag):
+                    self._fit_stages(range(start, stop_at + 1), loop, ctx)
+            except StopRequested as exc:
+                raise StopRequested(f"{exc}; a checkpoint was kept: {resume_hint(self.dir.path)}") from None
         return self.results
 
     def _fit_stages(self, indices: range, loop: dict[str, Any] | None, ctx: Context) -> None:
@@ -277,6 +302,11 @@ class Run(StageState):
         n = len(self.cfg.stages)
         if self.completed() < n:
             raise RunError(f"only {self.completed()} of {n} stages have finished; fit() the rest first")
+        with self.writing("test in"):
+            self._tidy()
+            return self._test()
+
+    def _test(self) -> RunResults:
         ctx = self.context()
         stages: dict[str, StageMetrics] = {}
         val: dict[str, dict[str, Any]] = {}
@@ -292,6 +322,7 @@ class Run(StageState):
         if self.dist.is_main:
             self.dir.write_results(out)
             test = stage_view(self.data.test, self.cfg.stages[-1])
+            assert final_logits is not None  # a run has at least one stage
             probs = final_logits.softmax(1)
             conf, pred = probs.max(1)
             rows = [(cid, int(test.class_ids[t]), int(test.class_ids[p]), f"{c:.6f}")
@@ -314,8 +345,9 @@ class Run(StageState):
         return self._score(self.load_model(path), self.cfg.stages[i], self.context())[0]
 
     def fit_and_test(self) -> RunResults:
-        self.fit()
-        return self.test()
+        with self.writing("train in"):
+            self.fit()
+            return self.test()
 
     def final_model(self) -> Classifier:
         n = len(self.cfg.stages)

@@ -34,11 +34,13 @@ from typing import Any
 import torch
 import yaml
 
-from ..atomic import jsonable, leftover_temp_files, save_torch, write_json, write_text, write_yaml
+from ..atomic import jsonable, leftover_temp_files, write_json, write_text, write_yaml
 from ..config import RunConfig, config_from_dict
 from ..errors import ConfigError, RunError
 from ..eval.results import RunResults
 from ..version import __version__
+from .checkpoint import load_checkpoint, save_checkpoint
+from .lock import LOCK, RunLock
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
@@ -65,7 +67,7 @@ class RunDir:
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise RunError(f"{path} exists and is not a folder")
-        if path.exists() and any(path.iterdir()):
+        if path.exists() and _contents(path):
             if not overwrite:
                 raise RunError(
                     f"run directory {path} already exists; resume it with `sartail run --resume {path}`, "
@@ -79,15 +81,25 @@ class RunDir:
         """A new run folder holding ``cfg``. An existing non-empty folder is refused unless ``overwrite``."""
         run = cls(path)
         cls.check_new(run.path, overwrite=overwrite)
-        if run.path.exists() and any(run.path.iterdir()):
-            shutil.rmtree(run.path)
-        existed = run.path.exists()
-        (run.path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        existed, had_lock = run.path.exists(), (run.path / LOCK).exists()
         try:
-            run.write_config(cfg)
-        except BaseException:  # e.g. a full disk: leave no half-made run folder behind
-            shutil.rmtree(run.path / "checkpoints" if existed else run.path, ignore_errors=True)
-            raise
+            run.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"cannot make run folder {run.path}: {exc.strerror or exc}") from None
+        with RunLock(run.path).hold("overwrite" if existed else "create"):  # not while another process writes it
+            for p in _contents(run.path):  # --overwrite: the old run goes, the lock file stays
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            try:
+                with run._writing(run.checkpoints, "{fix} and try again"):
+                    run.checkpoints.mkdir()
+                run.write_config(cfg)
+            except BaseException:  # e.g. a full disk: leave no half-made run folder behind
+                shutil.rmtree(run.checkpoints, ignore_errors=True)
+                if not existed:
+                    shutil.rmtree(run.path, ignore_errors=True)
+                elif not had_lock:  # a folder the user made stays as it was: empty
+                    (run.path / LOCK).unlink(missing_ok=True)
+                raise
         return run
 
     @classmethod
@@ -187,14 +199,13 @@ class RunDir:
         return self.checkpoints / f"stage-{index + 1}-{name}.pt"
 
     def save(self, path: Path, obj: dict[str, Any]) -> None:
+        """Write a checkpoint (tensors and plain values only; see :mod:`sartail.run.checkpoint`)."""
         with self._writing(path):
-            save_torch(path, obj)
+            save_checkpoint(path, obj)
 
     def load(self, path: Path) -> dict[str, Any]:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as exc:
-            raise RunError(f"cannot read checkpoint {path}: {exc}") from None
+        """Read a checkpoint safely (``weights_only``, format version checked); :class:`RunError` if refused."""
+        return load_checkpoint(path)
 
     # ---------------------------------------------------------------- results
     def write_results(self, results: RunResults) -> None:
@@ -220,6 +231,11 @@ class RunDir:
     @property
     def figures(self) -> Path:
         return self.path / "figures"
+
+
+def _contents(folder: Path) -> list[Path]:
+    """What ``folder`` holds besides its lock file."""
+    return [p for p in folder.iterdir() if p.name != LOCK]
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

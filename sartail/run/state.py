@@ -34,6 +34,7 @@ class StageState:
     model: Any
     results: dict[str, Any]
     update_stage: Callable[..., None]  # Run.update_stage: changes a stage that has not started
+    writing: Callable[..., Any]  # Run.writing: the folder's writer lock
 
     def index(self, name: str) -> int:
         """The position of stage ``name`` (a :class:`~sartail.errors.ConfigError` names the stages if unknown)."""
@@ -59,6 +60,10 @@ class StageState:
 
     def _forget_from(self, keep: int) -> None:
         """Delete the checkpoints, metrics and results of every stage from index ``keep`` on."""
+        with self.writing("discard stages of"):
+            self._forget(keep)
+
+    def _forget(self, keep: int) -> None:
         lines = self.dir.load(self.dir.stage_checkpoint(keep - 1, self.cfg.stages[keep - 1].name))["metrics_lines"] \
             if keep else 0
         for i in range(keep, len(self.cfg.stages)):

@@ -14,7 +14,6 @@ from typing import Any, Generic, TypeVar
 import torch
 from torch import nn
 
-
 M = TypeVar("M", bound=nn.Module)
 
 
@@ -39,8 +38,8 @@ class WeightEMA(Generic[M]):
         self.updates += 1
         for avg, p in zip(self.model.parameters(), model.parameters()):
             avg.lerp_(p.detach(), 1.0 - d)  # exact when avg == p: untrained weights never drift
-        for avg, b in zip(self.model.buffers(), model.buffers()):
-            avg.copy_(b)
+        for avg_b, b in zip(self.model.buffers(), model.buffers()):
+            avg_b.copy_(b)
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": copy.deepcopy(self.model.state_dict()), "updates": self.updates}

@@ -49,6 +49,12 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float, weight
 class Loss(nn.Module):
     """A configured loss: ``loss(logits, targets)``; ``set_epoch(e)`` before each epoch."""
 
+    counts: torch.Tensor  # buffers (typed for mypy: nn.Module.__getattr__ is Tensor | Module)
+    cb_weight: torch.Tensor
+    log_prior: torch.Tensor
+    margins: torch.Tensor
+    eps: torch.Tensor
+
     def __init__(self, cfg: LossConfig, class_counts: Sequence[int] | torch.Tensor) -> None:
         super().__init__()
         self.cfg = cfg

@@ -61,7 +61,7 @@ def _synthetic_pair(kind: DataKind, path: str, defaults: Mapping[str, Any],
 
 
 def _synthetic_test(kind: DataKind, path: str, size: int) -> ChipSet:
-    return _syn.make_synthetic(**{"size": size, **_syn.parse_synthetic_args(path)})[1]
+    return _syn.make_synthetic(**{"size": size, **_syn.parse_synthetic_args(path)})[1]  # type: ignore[arg-type]  # stubs narrower than the values used
 
 
 def _disk_test(kind: DataKind, path: str, size: int) -> ChipSet:

@@ -66,6 +66,12 @@ def chips_in(folder: Path, root: Path, label: int, pattern: re.Pattern[str] | No
                          key=lambda e: e.name)
     files = []
     for e in entries:
+        if e.is_symlink() and not os.path.exists(e.path):  # a loop (a -> b -> a) or a dangling link
+            msg = f"{base}{e.name}: a symbolic link that loops or points nowhere (-> {os.readlink(e.path)})"
+            if not skip_bad:
+                raise DataError(msg + "; remove it or load with skip_bad=True")
+            report.append("skipped " + msg)
+            continue
         if e.is_dir():
             continue
         name = e.name
@@ -106,6 +112,11 @@ def scan_class_folders(
     for c in classes:
         if c not in folders:
             raise DataError(f"{root}: no class folder {c!r} (found {folders}).{suggest(c, folders)}")
+    for c in classes:
+        target = (root / c).resolve()
+        if (root / c).is_symlink() and (target == root.resolve() or target in root.resolve().parents):
+            raise DataError(f"{root / c}: a symbolic link back to {target} (a loop in the data folder); "
+                            "remove it or point it at a class folder")
     regex = re.compile(pattern) if pattern else None
     files: list[ChipFile] = []
     report: list[str] = []
@@ -154,7 +165,7 @@ def decode_files(
     ok = np.zeros(n, dtype=bool)
 
     def work(start: int) -> list[tuple[int, str | None, str | None]]:
-        done = []
+        done: list[tuple[int, str | None, str | None]] = []
         for i in range(start, min(start + block, n)):
             try:
                 arr, note = decode_chip(files[i].path, options)

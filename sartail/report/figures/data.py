@@ -103,7 +103,7 @@ def chip_gallery(chips: Any, per_class: int = 6, *, seed: int = 0, classes: Sequ
         fig = _figure(len(blocks) * (1.08 * per_class * cell + label), 1.08 * rows * cell + 0.75)
         subs = fig.subfigures(1, len(blocks), wspace=0.04) if len(blocks) == 2 else [fig]
         heads = ["head: most chips", "tail: fewest chips"]
-        for sf, block, head in zip(subs, blocks, heads):
+        for sf, block, head in zip(subs, blocks, heads):  # type: ignore[arg-type]  # stubs narrower than the values used
             axes = sf.subplots(rows, per_class, squeeze=False, gridspec_kw={"wspace": 0.04, "hspace": 0.06})
             for r in range(rows):
                 for k in range(per_class):

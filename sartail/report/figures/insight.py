@@ -12,6 +12,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -65,7 +66,7 @@ def feature_figure(views: F.FeatureViews, *, methods: Sequence[str] | None = Non
     panel = min(2.3, (DOUBLE - legend_w) / ncols)
     with style():
         fig = _figure(panel * ncols + legend_w, panel * len(methods) + 2.1)
-        top, bottom = fig.subfigures(2, 1, height_ratios=[panel * len(methods), 1.9])
+        top, bottom = fig.subfigures(2, 1, height_ratios=[panel * len(methods), 1.9])  # type: ignore[misc]
         axes = top.subplots(len(methods), ncols, squeeze=False)
         order = np.argsort([{"many": 0, "medium": 1, "few": 2}[views.shot_groups[c]] for c in views.labels],
                            kind="stable")
@@ -286,7 +287,7 @@ def gallery_figure(gallery: G.ErrorGallery, *, examples: int = 2, title: str | N
     k = max(1, min(examples, max([len(v) for v in gallery.examples.values()] + [1])))
     rows = max(len(gallery.errors), 1)
     shown = [e.position for e in gallery.errors] + [p.position for v in gallery.examples.values() for p in v]
-    px_all = chips.pixels(np.asarray(shown, dtype=np.int64)).numpy()[:, 0].astype(float) if shown else np.zeros((0, 1, 1))
+    px_all = chips.pixels(torch.as_tensor(shown, dtype=torch.int64)).numpy()[:, 0].astype(float) if shown else np.zeros((0, 1, 1))
     lo, hi = _stretch(px_all)
     pix = dict(zip(shown, px_all))
     ncols = 1 + 2 * k

@@ -79,7 +79,7 @@ def style() -> Iterator[None]:
     It holds a lock, so that a figure drawn in a background thread (a live training plot)
     and one drawn in the notebook never mix their settings.
     """
-    with _LOCK, matplotlib.rc_context({**sns.axes_style("ticks"), **STYLE}):
+    with _LOCK, matplotlib.rc_context({**sns.axes_style("ticks"), **STYLE}):  # type: ignore[dict-item]  # stubs narrower than the values used
         yield
 
 
@@ -95,7 +95,7 @@ def _figure(width: float, height: float, layout: str = "constrained") -> Figure:
     ``layout="compressed"`` packs fixed-aspect axes (heatmaps, images) without gaps; the
     spare height is cropped when the figure is saved or shown (tight bounding box).
     """
-    return Figure(figsize=(width, height), layout=layout)
+    return Figure(figsize=(width, height), layout=layout)  # type: ignore[arg-type]  # stubs narrower than the values used
 
 
 def _fit_height(fig: Figure, margin: float = 0.12) -> None:
@@ -114,7 +114,7 @@ def _fit_height(fig: Figure, margin: float = 0.12) -> None:
     boxes = [b for b in boxes + legends if b is not None and b.width > 0]
     if not boxes:
         return
-    content = Bbox.union(boxes).height / fig.dpi
+    content = Bbox.union(boxes).height / fig.dpi  # type: ignore[arg-type]  # stubs narrower than the values used
     note = 0.18 if is_marked_synthetic(fig) else 0.0
     target = content + note + margin
     if target < fig.get_figheight() - 0.05:
@@ -134,7 +134,7 @@ def mark_synthetic(fig: Figure, synthetic: bool) -> None:
     if engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
         fig.supxlabel(SYNTHETIC_NOTE, x=0.995, ha="right", **kw)
     else:
-        fig.text(0.995, 0.005, SYNTHETIC_NOTE, ha="right", va="bottom", **kw)
+        fig.text(0.995, 0.005, SYNTHETIC_NOTE, ha="right", va="bottom", **kw)  # type: ignore[arg-type]  # stubs narrower than the values used
 
 
 def is_marked_synthetic(fig: Figure) -> bool:

@@ -47,7 +47,8 @@ class RecipeChooser(W.VBox):
             self.checkboxes = {o: W.Checkbox(value=o in chosen, indent=False, layout=W.Layout(width="auto"),
                                              description=f"{self.labels[o]}: {self.descriptions[o]}",
                                              style={"description_width": "initial"}) for o in self.options}
-            for cb in self.checkboxes.values():
+            for o, cb in self.checkboxes.items():
+                cb.add_class(f"sartail-recipe-{o}")
                 cb.observe(self._on_tick, names="value")
             self.toggle = None
             body: list[W.Widget] = list(self.checkboxes.values())
@@ -62,6 +63,7 @@ class RecipeChooser(W.VBox):
                                           tooltips=[self.descriptions[o] for o in self.options],
                                           style={"button_width": "auto"})
             self.toggle.observe(self._on_toggle, names="value")
+            self.toggle.add_class("sartail-recipe-toggle")
             self.checkboxes = {}
             body = [self.toggle]
         super().__init__([*head, *body, self.message, self.info])

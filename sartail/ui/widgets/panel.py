@@ -93,7 +93,13 @@ class StagePanel(W.VBox):
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="auto", flex="1 1 auto"))
         self.status = W.HTML()
         self.status.add_class("sartail-stage-status")
+        for widget, hook in ((self.epochs, "sartail-stage-epochs"), (self.lr, "sartail-stage-lr"),
+                             (self.sampler, "sartail-stage-sampler"), (self.run_button, "sartail-run"),
+                             (self.stop_button, "sartail-stop"), (self.progress, "sartail-stage-progress")):
+            widget.add_class(hook)  # CSS hooks (the browser test finds the controls by them)
         self.plot = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
+        self.plot.add_class("sartail-stage-plot")
+        self._epochs_before = int(self.epochs.value)  # shown again when a method with epochs is chosen back
         self.state = "idle"
         self.error: BaseException | None = None
         self.records: list[dict[str, Any]] = []
@@ -117,7 +123,8 @@ class StagePanel(W.VBox):
         if method is not None:
             method.observe_value(lambda _: self._method_changed())
         shown = [w for key, w in (("epochs", self.epochs), ("lr", self.lr), ("sampler", self.sampler)) if key in controls]
-        title_html = W.HTML(f"<b>{html.escape(title or self._title())}</b>")
+        self._fixed_title = title
+        title_html = self.title_html = W.HTML(f"<b>{html.escape(title or self._title())}</b>")
         row = W.HBox([*shown, self.run_button, self.stop_button], layout=W.Layout(flex_flow="row wrap", grid_gap="6px"))
         super().__init__([title_html, row, W.HBox([self.progress]), self.status, self.plot])
         self.add_class("sartail-stage-panel")
@@ -128,6 +135,9 @@ class StagePanel(W.VBox):
     # ---------------------------------------------------------------- settings
     def _title(self) -> str:
         desc = self.run.cfg.stage(self.stage).description
+        if self.method is not None:  # the chosen method, not the description the run's config had
+            choice = self.method.value if isinstance(self.method.value, str) else self.method.value[0]
+            desc = f"{self.method.labels[choice]}: {self.method.descriptions[choice]}"
         return f"Stage {self.index + 1} of {len(self.run.cfg.stages)}: {self.stage}" + (f" — {desc}" if desc else "")
 
     def changes(self) -> dict[str, Any]:
@@ -167,7 +177,15 @@ class StagePanel(W.VBox):
         assert self.method is not None
         st = self.method.stage()
         fixed = st["epochs"] == 0
+        if fixed and not self.epochs.disabled:
+            self._epochs_before = int(self.epochs.value)
+        if fixed:
+            self.epochs.value = 0  # a post-hoc method trains no epochs: the box says so
+        elif self.epochs.disabled:
+            self.epochs.value = self._epochs_before
         self.epochs.disabled = fixed
+        if self._fixed_title is None:
+            self.title_html.value = f"<b>{html.escape(self._title())}</b>"
         if not initial:
             self.lr.value = float(st["optimizer"]["lr"])
             if st["sampler"]["name"] in [v for _, v in self.sampler.options]:
@@ -242,6 +260,7 @@ class StagePanel(W.VBox):
         self.error = None
         self._flag.clear()
         self.records, self.steps, self._planned = [], [], {}
+        self.plot.value = b""  # no curves of an earlier run of the panel (a post-hoc stage draws none)
         self.progress.value = 0
         self.run_button.disabled = True
         self.stop_button.disabled = False
