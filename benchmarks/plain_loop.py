@@ -72,7 +72,9 @@ def augment(x: torch.Tensor, args, g: torch.Generator) -> torch.Tensor:
     else:
         dy = torch.randint(0, big - s + 1, (b,), generator=g)
         dx = torch.randint(0, big - s + 1, (b,), generator=g)
-        x = torch.stack([x[i, :, dy[i]:dy[i] + s, dx[i]:dx[i] + s] for i in range(b)])
+        rows = (dy[:, None] + torch.arange(s))[:, :, None]  # one gather for the whole batch
+        cols = (dx[:, None] + torch.arange(s))[:, None, :]
+        x = x[torch.arange(b)[:, None, None], 0, rows, cols][:, None]
     flip = torch.rand(b, generator=g) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
     if args.rotate > 0:  # small rotations about the chip centre (bilinear, border pixels repeated)

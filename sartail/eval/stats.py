@@ -95,4 +95,4 @@ def paired_difference(recipe: Sequence[float], baseline: Sequence[float], level:
     return PairedDifference(n, mean, std, low, high, p, p_w, bool(low > 0 or high < 0), level, note)
 
 
-__all__ = ["PairedDifference", "paired_difference", "WILCOXON_MIN_N"]
+__all__ = ["WILCOXON_MIN_N", "PairedDifference", "paired_difference"]
