@@ -14,8 +14,9 @@ from pathlib import Path
 
 import torch
 
+from sartail import Run
 from sartail.config import load_scaled_config
-from sartail.pipeline import Run, prepare_data
+from sartail.data.splits import prepare_data
 
 REPO = Path(__file__).resolve().parents[1]
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", REPO.parent / "shared" / "data" / "mstar_soc10"))

@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from sartail.config import load_config
-from sartail.metrics import evaluate_logits
+from sartail.data.splits import prepare_data
+from sartail.eval.metrics import evaluate_logits
 from sartail.models import Classifier, Head, ModelConfig, build_model
-from sartail.pipeline import prepare_data
 
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", Path(__file__).resolve().parents[2] / "shared/data/mstar_soc10"))
 PROFILES = {"exp100": {"data.profile": "exp", "data.ratio": 100}, "full": {}}

@@ -15,7 +15,8 @@ SHARED = REPO.parent / "shared" / "data"
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", SHARED / "mstar_soc10"))
 MAVOC_TEST = Path(os.environ.get("SARTAIL_MAVOC_TEST_ROOT", SHARED / "mavoc2022_test_sar"))
 TINY = ["--set", "data.scale=0.004", "--set", "data.test_per_class=10", "--set", "model.width=4",
-        "--set", "stages.*.epochs=1", "--set", "batch_size=64", "--device", "cpu", "--quiet"]
+        "--set", "stages.*.epochs=1", "--set", "batch_size=64", "--device", "cpu", "--quiet",
+        "--set", "budget.min_samples=0", "--set", "budget.head_min_samples=0"]
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def test_run_on_a_long_tailed_mstar_subset(tmp_path, monkeypatch):
     out = tmp_path / "mstar"
     args = ["run", "crt", "--data", f"mstar:{MSTAR}", "--profile", "exp", "--ratio", "10", "--out", str(out),
             "--set", "data.size=64", "--set", "model.width=4", "--set", "stages.*.epochs=1", "--device", "cpu",
-            "--quiet", "--no-figures"]
+            "--quiet", "--no-figures", "--set", "budget.min_samples=0", "--set", "budget.head_min_samples=0"]
     assert main(args) == 0
     res = json.loads((out / "results.json").read_text())
     counts = res["data"]["train_counts"]

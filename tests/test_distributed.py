@@ -17,6 +17,7 @@ def test_two_process_gloo_run_covers_every_chip_once_per_epoch(tmp_path):
            "three_stage", "--out", str(out),
            "--set", "data.scale=0.004", "--set", "data.test_per_class=10", "--set", "model.width=4",
            "--set", "stages.*.epochs=1", "--set", "stages.rough.epochs=2", "--set", "batch_size=64",
+           "--set", "budget.min_samples=0", "--set", "budget.head_min_samples=0",
            "--device", "cpu", "--quiet", "--no-figures"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -12,6 +12,9 @@ from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, S
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
 TRAINABLE = ("all", "head", "scales")
+SELECT_MODES = ("auto", "last", "best")
+#: ``select: auto`` picks the best epoch only when every class has at least this many validation chips.
+SELECT_MIN_VAL = 5
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,10 @@ class StageConfig:
         head: ``keep`` the head, or ``reinit`` it (cRT) before training.
         tau_grid: after training, pick the tau-normalisation of the head from these values by
             validation balanced accuracy (empty: no tau-norm).
-        select: ``last`` epoch, or the ``best`` epoch by validation balanced accuracy.
+        select: ``last`` epoch, the ``best`` epoch by validation balanced accuracy (ties go to
+            the later epoch), or ``auto``: best only when every class of the stage has at least
+            ``SELECT_MIN_VAL`` validation chips, else last (one chip per tail class makes the
+            best epoch noise; see benchmarks/EXPERIMENTS_issue9.md, section 1).
     """
 
     name: str
@@ -82,7 +88,7 @@ class StageConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     tau_grid: tuple[float, ...] = ()
-    select: str = "last"
+    select: str = "auto"
     batch_size: int | None = None
     description: str = ""
 
@@ -97,8 +103,8 @@ class StageConfig:
             raise ConfigError(f"stages.{self.name}.bn must be 'frozen' or 'update', got {self.bn!r}")
         if self.head not in ("keep", "reinit"):
             raise ConfigError(f"stages.{self.name}.head must be 'keep' or 'reinit', got {self.head!r}")
-        if self.select not in ("last", "best"):
-            raise ConfigError(f"stages.{self.name}.select must be 'last' or 'best', got {self.select!r}")
+        if self.select not in SELECT_MODES:
+            raise ConfigError(f"stages.{self.name}.select must be one of {SELECT_MODES}, got {self.select!r}")
         if self.epochs == 0 and not self.tau_grid:
             raise ConfigError(f"stage {self.name!r} has 0 epochs and no tau_grid: it would do nothing")
         if any(t < 0 for t in self.tau_grid):
@@ -150,6 +156,28 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class BudgetConfig:
+    """A floor on the training budget in chip presentations, so that it does not depend on the data size.
+
+    Where a recipe's body-training stages (``train: all``) would show fewer than ``min_samples``
+    chips in total, all of them are lengthened by one factor ``K = min_samples / presentations``
+    (the recipe keeps its proportions); each head-only stage gets its own floor of
+    ``head_min_samples``. 0 disables a floor. ``scale`` and ``note`` are filled in when a run
+    resolves the budget on its data (see :func:`sartail.run.budget.resolve_budget`): they are
+    the record of what was applied, not settings.
+    """
+
+    min_samples: int = 100_000
+    head_min_samples: int = 20_000
+    scale: float | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.min_samples < 0 or self.head_min_samples < 0:
+            raise ConfigError("budget.min_samples and budget.head_min_samples must be >= 0 (0 disables the floor)")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs; saved as ``config.yaml`` in the run directory."""
 
@@ -166,6 +194,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     shots: ShotGroups = field(default_factory=ShotGroups)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
 
     def __post_init__(self) -> None:
         if not self.stages:

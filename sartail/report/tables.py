@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import RunError
 from ..eval.results import RunResults, StageMetrics
-from ..eval.summary import METRICS
+from ..eval.summary import BASELINES, METRICS
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -50,11 +50,26 @@ def stage_table(results: RunResults, label: str = "", stages: Mapping[str, Stage
     return table(rows, header)
 
 
+def paired_cell(d: Mapping[str, Any] | None) -> str:
+    """A paired difference (a ``PairedDifference.to_json()`` dict) in points: ``+5.2 [+1.3, +9.1]`` or ``+0.4 [-1.0, +1.8] n.s.``."""
+    if not d:
+        return ""
+    m = f"{100 * d['mean']:+.1f}"
+    if d.get("ci_low") is None:
+        return f"{m} (1 seed)"
+    return f"{m} [{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}]" + ("" if d["significant"] else " n.s.")
+
+
 def summary_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = METRICS) -> str:
-    """The text of :func:`sartail.eval.summary.summarize_runs` rows (accuracies in %, ECE as a fraction)."""
-    text_rows = [[row["recipe"], str(row["n"]), *[cell(row[m]["mean"], row[m]["std"], m != "ece") for m in metrics]]
-                 for row in rows]
-    return table(text_rows, ["recipe", "runs", *[m.replace("_", "-") for m in metrics]])
+    """The text of :func:`sartail.eval.summary.summarize_runs` rows (accuracies in %, ECE as a fraction).
+
+    The ``vs ce`` / ``vs ce@equal`` columns give the paired balanced-accuracy difference over the
+    same seeds with its 95 % confidence interval (``n.s.``: the interval includes 0).
+    """
+    baselines = [b for b in BASELINES if any(b in row.get("vs", {}) for row in rows)]
+    text_rows = [[row["recipe"], str(row["n"]), *[cell(row[m]["mean"], row[m]["std"], m != "ece") for m in metrics],
+                  *[paired_cell(row.get("vs", {}).get(b)) for b in baselines]] for row in rows]
+    return table(text_rows, ["recipe", "runs", *[m.replace("_", "-") for m in metrics], *[f"vs {b} (95% CI)" for b in baselines]])
 
 
 def compare_runs(results: Sequence[tuple[str | Path, RunResults]], csv_path: str | Path | None = None) -> str:

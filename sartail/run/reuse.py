@@ -11,8 +11,8 @@ from typing import Any
 
 from ..config import RunConfig
 
-#: Run-level fields that do not change results: names, descriptions, checkpoint cadence.
-RUN_FIELDS_WITHOUT_EFFECT = frozenset({"recipe", "description", "checkpoint_every"})
+#: Run-level fields that do not change results: names, descriptions, checkpoint cadence, the budget record.
+RUN_FIELDS_WITHOUT_EFFECT = frozenset({"recipe", "description", "checkpoint_every", "budget"})  # budget: its effect is in the epochs
 #: Stage-level fields that do not change results.
 STAGE_FIELDS_WITHOUT_EFFECT = frozenset({"description"})
 

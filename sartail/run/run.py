@@ -32,6 +32,7 @@ from ..train.callbacks import Callback, StopFlag, sigint_as_stop
 from ..train.heads import set_head_classes
 from ..train.loop import Context, fit_stage
 from ..train.result import StageResult
+from .budget import resolve_budget
 from .reuse import stage_key
 from .rundir import LAST, PREDICTIONS, TIMING, RunDir
 from .state import StageState
@@ -59,6 +60,7 @@ class Run(StageState):
         self.device = D.resolve_device(cfg.device, self.dist)
         D.init(self.device)
         self.data = data if data is not None else prepare_data(cfg, progress=progress and self.dist.is_main)
+        self.cfg = resolve_budget(cfg, self.data)  # a no-op for a config already resolved (a resumed run)
         self._check_stage_classes()
         self.model: Classifier | None = None
         self.bank: dict[int, dict[str, torch.Tensor]] = {}
@@ -78,8 +80,8 @@ class Run(StageState):
             RunDir.check_new(path, overwrite=overwrite)
         run = cls(cfg, RunDir(path), **kw)
         if info.is_main:
-            run_dir = RunDir.create(path, cfg, overwrite=overwrite)
-            run_dir.write_provenance(cfg, run.device, info.world_size)
+            run_dir = RunDir.create(path, run.cfg, overwrite=overwrite)
+            run_dir.write_provenance(run.cfg, run.device, info.world_size)
         D.barrier(run.dist)
         return run
 
@@ -225,7 +227,7 @@ class Run(StageState):
                 self.dir.save(self.dir.stage_checkpoint(i, stage.name), {
                     "stage_index": i, "name": stage.name, "model": self.model.state_dict(),
                     "head_class_ids": self.model.head.class_ids.tolist(), "bank": self.bank, "val": result.val,
-                    "tau": result.tau, "best_epoch": result.best_epoch, "metrics_lines": self._metrics_lines,
+                    "tau": result.tau, "best_epoch": result.best_epoch, "selected": result.selected, "metrics_lines": self._metrics_lines,
                     "meta": self._meta(),
                 })
                 (self.dir.checkpoints / LAST).unlink(missing_ok=True)
@@ -266,7 +268,7 @@ class Run(StageState):
             set_head_classes(self.model, ckpt["head_class_ids"], self.bank)
             self.model.load_state_dict(ckpt["model"])
             self.results[stage.name] = StageResult(stage.name, records, ckpt["val"], ckpt.get("tau"),
-                                                   ckpt.get("best_epoch"))
+                                                   ckpt.get("best_epoch"), ckpt.get("selected", ""))
             D.barrier(self.dist)
             return True
         return False
@@ -280,15 +282,20 @@ class Run(StageState):
         ctx = self.context()
         stages: dict[str, StageMetrics] = {}
         val: dict[str, dict[str, Any]] = {}
+        selected: dict[str, str] = {}
         final_logits = None
         for i, stage in enumerate(self.cfg.stages):
             path = self.dir.stage_checkpoint(i, stage.name)
             model = self.load_model(path)
             m, logits = self._score(model, stage, ctx)
             stages[stage.name] = m
-            val[stage.name] = self.dir.load(path)["val"]
+            ckpt = self.dir.load(path)
+            val[stage.name] = ckpt["val"]
+            if ckpt.get("selected"):
+                selected[stage.name] = ckpt["selected"]
             final_logits = logits
-        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name)
+        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name,
+                         selected, self.cfg.budget.note)
         if self.dist.is_main:
             self.dir.write_results(out)
             test = stage_view(self.data.test, self.cfg.stages[-1])

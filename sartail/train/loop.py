@@ -36,6 +36,7 @@ from .heads import set_train_mode, trainable_parameters
 from .losses import Loss
 from .result import StageResult
 from .samplers import EpochSampler, plan_batches
+from .selection import is_better, selection_mode
 from .schedule import build_optimizer, lr_at
 
 
@@ -125,6 +126,7 @@ def fit_stage(
     labels = train.labels.to(device)
 
     history: list[dict[str, Any]] = []
+    select, why = selection_mode(stage, val.class_counts().tolist() if val is not None and len(val) else None)
     best_score, best_state, best_epoch = -1.0, None, None
     start_epoch, start_step = 0, 0
     partial = [0.0, 0.0, 0.0]  # loss sum, correct, seen in the current epoch
@@ -234,7 +236,7 @@ def fit_stage(
                 vm = evaluate(model, val, ctx)
                 record.update(val_top1=vm["top1"], val_balanced=vm["balanced"], val_loss=vm.get("loss"))
                 score = vm["balanced"]
-                if stage.select == "best" and score > best_score:
+                if select == "best" and is_better(score, best_score):
                     best_score, best_epoch = score, epoch + 1
                     best_state = copy.deepcopy(model.state_dict())
             history.append(record)
@@ -249,8 +251,11 @@ def fit_stage(
                 cb.on_epoch_end(record)
     finally:
         bar.close()
-    if stage.select == "best" and best_state is not None:
+    if select == "best" and best_state is not None:
         model.load_state_dict(best_state)
+        why = f"epoch {best_epoch} of {stage.epochs}: {why}"
+    elif stage.epochs:
+        why = f"epoch {stage.epochs} of {stage.epochs}: {why}"
     tau = None
     if stage.tau_grid:
         tau = select_tau(model, val, stage.tau_grid, ctx)
@@ -259,7 +264,7 @@ def fit_stage(
         if ctx.dist.is_main:
             ctx.log(rec)
     val_metrics = evaluate(model, val, ctx) if val is not None and len(val) else {}
-    result = StageResult(stage.name, history, val_metrics, tau, best_epoch)
+    result = StageResult(stage.name, history, val_metrics, tau, best_epoch, why)
     for cb in ctx.callbacks:
         cb.on_stage_end(stage, result)
     return result
