@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import RunError
 from ..eval.results import RunResults, StageMetrics
-from ..eval.summary import BASELINES, METRICS
+from ..eval.summary import BASELINES, METRICS, paired_against
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -88,4 +88,26 @@ def compare_runs(results: Sequence[tuple[str | Path, RunResults]], csv_path: str
         csv.writer(buf, lineterminator="\n").writerows([header, *rows])
         write_text(csv_path, buf.getvalue())
     shown = [[r[0], r[1], r[2], *[cell(v, None, m != "ece") for v, m in zip(r[3:], METRICS)]] for r in rows]
-    return table(shown, [h.replace("_", "-") for h in header])
+    text = table(shown, [h.replace("_", "-") for h in header])
+    paired = paired_table(results)
+    return text + ("\n\n" + paired if paired else "")
+
+
+def paired_table(results: Sequence[tuple[str | Path, RunResults]]) -> str:
+    """Per recipe, balanced accuracy paired by seed with ``ce`` and the equal-budget control (95 % CI).
+
+    A run folder named ``ce@equal`` (or under one, ``ce@equal/seed-N``) is the control; empty
+    when no baseline is among the runs.
+    """
+    by: dict[str, list[RunResults]] = {}
+    for d, res in results:
+        parts = Path(d).parts
+        name = "ce@equal" if "ce@equal" in parts else res.recipe
+        by.setdefault(name, []).append(res)
+    base = [b for b in BASELINES if b in by]
+    if not base:
+        return ""
+    rows = [[name, str(len(runs)), *[paired_cell(d.to_json()) if b != name and (d := paired_against(runs, by[b])) else ""
+                                     for b in base]] for name, runs in by.items()]
+    return "balanced accuracy, paired by seed (mean difference [95% CI]; n.s.: the interval includes 0)\n" + \
+        table(rows, ["recipe", "runs", *[f"vs {b}" for b in base]])
