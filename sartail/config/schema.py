@@ -122,6 +122,10 @@ class DataConfig:
         test: a labelled test spec; ``None`` carves a stratified ``test_fraction`` fold out of
             ``train`` (before any long-tail subset), or uses the synthetic balanced test set.
         size: chip size (centre crop / zero pad, never resize).
+        load_size: load a larger centre region (> ``size``) for training and train on random
+            ``size`` crops of its real pixels; validation and test chips are the centre ``size``
+            (A-ConvNets' habit). ``None``: train on the centre ``size`` as well (the default:
+            on MSTAR the padded shift was better, see README "Inputs per data kind").
         profile: build a long-tailed subset of ``train``: ``exp``, ``step``, ``mavoc`` or
             ``counts`` (with ``counts``), imbalance ``ratio``, drawn with ``subset_seed``
             (default: the run's seed, so multi-seed runs vary the subset too).
@@ -133,6 +137,7 @@ class DataConfig:
     train: str = "synthetic"
     test: str | None = None
     size: int = 56
+    load_size: int | None = None
     profile: str | None = None
     ratio: float | None = None
     counts: tuple[int, ...] | None = None
@@ -151,6 +156,8 @@ class DataConfig:
             raise ConfigError(f"data.test_fraction must lie in (0, 1), got {self.test_fraction}")
         if self.size < 8:
             raise ConfigError(f"data.size must be >= 8 px, got {self.size}")
+        if self.load_size is not None and self.load_size < self.size:
+            raise ConfigError(f"data.load_size ({self.load_size}) must be at least data.size ({self.size}), or null")
         if self.profile is not None and self.profile not in ("exp", "step", "mavoc", "counts"):
             raise ConfigError(f"unknown data.profile {self.profile!r}.{suggest(self.profile, ('exp', 'step', 'mavoc', 'counts'))}")
 

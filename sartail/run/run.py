@@ -109,7 +109,7 @@ class Run(StageState):
     def _meta(self) -> dict[str, Any]:
         m = self.cfg.model
         return {"arch": m.arch, "width": m.width, "head": m.head, "classes": list(self.data.train.class_names),
-                "chip_size": list(self.data.train.chip_size)}
+                "chip_size": [self.cfg.data.size] * 2 if self.cfg.data.load_size else list(self.data.train.chip_size)}
 
     def _check_meta(self, ckpt: dict[str, Any], path: Path) -> None:
         want, have = self._meta(), ckpt.get("meta", {})
@@ -155,7 +155,7 @@ class Run(StageState):
                        amp=c.amp, channels_last=c.channels_last, checkpoint_every=c.checkpoint_every,
                        shots=c.shots, dist=self.dist,
                        callbacks=[*self.callbacks, *callbacks], progress=self.progress, log=self._log,
-                       timing=self.dir.log_timing)
+                       timing=self.dir.log_timing, input_size=c.data.size if c.data.load_size else None)
 
     def _restore(self) -> tuple[int, dict[str, Any] | None]:
         """Model, head bank and metrics as of the last checkpoint; returns (next stage, loop state)."""

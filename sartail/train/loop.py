@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .. import distributed as D
 from ..config import ShotGroups, StageConfig
-from ..data.augment import augment_batch, mixup
+from ..data.augment import augment_batch, mixup, random_crop
 from ..data.chipset import ChipSet
 from ..errors import NonFiniteLossError, StopRequested
 from ..eval.metrics import evaluate_logits
@@ -57,6 +57,7 @@ class Context:
     progress: bool = True
     log: Callable[[dict[str, Any]], None] = lambda record: None
     timing: Callable[[dict[str, Any]], None] = lambda record: None
+    input_size: int | None = None  #: train on random crops of this size when the chips are larger (data.load_size)
 
     @property
     def autocast(self):
@@ -184,6 +185,8 @@ def fit_stage(
                     raise StopRequested(f"stage {stage.name!r} stopped at epoch {epoch + 1}, step {step}")
                 pos = batches[step].to(device)
                 x = images.index_select(0, rows[pos]).float()
+                if ctx.input_size is not None and x.shape[-1] > ctx.input_size:
+                    x = random_crop(x, ctx.input_size, aug_g)
                 y = labels[pos]
                 x = augment_batch(x, stage.augment, aug_g)
                 if ctx.channels_last:
