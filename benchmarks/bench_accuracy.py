@@ -64,7 +64,7 @@ def plain_rows(path: Path | None, kit_ce: list[RunResults], profile: str) -> lis
     by: dict[str, dict[int, float]] = {}
     for d in lines:
         if d.get("profile", "exp100") == profile:
-            by.setdefault(d["method"], {})[d["seed"]] = d["balanced"]
+            by.setdefault(d["method"], {})[d["seed"]] = d["test"]["balanced"]
     ce = {r.seed: r.final.balanced for r in kit_ce}
     rows = []
     for method, seeds in by.items():
