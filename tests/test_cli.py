@@ -84,8 +84,10 @@ def test_several_recipes_and_seeds_report_mean_and_std(tmp_path, capsys):
     out = tmp_path / "multi"
     assert main(["run", "ce,crt", "--seeds", "0,1", "--out", str(out), "--no-figures", *TINY]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert [r["recipe"] for r in summary] == ["ce", "crt"]
+    assert [r["recipe"] for r in summary] == ["ce", "crt", "ce@equal"]  # the equal-budget control is added
     assert all(r["n"] == 2 and r["balanced"]["std"] is not None for r in summary)
+    crt = summary[1]["vs"]["ce"]  # paired by seed with ce: mean difference and its 95 % interval
+    assert crt["n"] == 2 and crt["ci_low"] <= crt["mean"] <= crt["ci_high"]
     for recipe in ("ce", "crt"):
         for seed in (0, 1):
             assert (out / recipe / f"seed-{seed}" / "results.json").exists()

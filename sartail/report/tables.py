@@ -107,7 +107,7 @@ def paired_table(results: Sequence[tuple[str | Path, RunResults]]) -> str:
     base = [b for b in BASELINES if b in by]
     if not base:
         return ""
-    rows = [[name, str(len(runs)), *[paired_cell(d.to_json()) if b != name and (d := paired_against(runs, by[b])) else ""
+    rows = [[name, str(len(runs)), *[paired_cell(pd.to_json()) if b != name and (pd := paired_against(runs, by[b])) else ""
                                      for b in base]] for name, runs in by.items()]
     return "balanced accuracy, paired by seed (mean difference [95% CI]; n.s.: the interval includes 0)\n" + \
         table(rows, ["recipe", "runs", *[f"vs {b}" for b in base]])
