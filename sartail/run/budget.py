@@ -52,7 +52,7 @@ def body_presentations(cfg: RunConfig, lengths: Sequence[int]) -> int:
 
 
 def _k(n: float) -> str:
-    return f"{n / 1000:.1f} k" if n >= 1000 else f"{n:.0f}"
+    return f"{n / 1000:.1f} k".replace(".0 k", " k") if n >= 1000 else f"{n:.0f}"
 
 
 def floor_epochs(cfg: RunConfig, lengths: Sequence[int]) -> tuple[list[int], float, str]:
