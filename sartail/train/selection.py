@@ -17,6 +17,8 @@ from ..config import SELECT_MIN_VAL, StageConfig
 def selection_mode(stage: StageConfig, val_counts: Sequence[int] | None,
                    min_val: int = SELECT_MIN_VAL) -> tuple[str, str]:
     """``("best" | "last", reason)`` for a stage whose validation split has ``val_counts`` chips per class."""
+    if stage.epochs == 0:
+        return "last", "post hoc: no epochs to choose from"
     if not val_counts or sum(val_counts) == 0:
         return "last", "last epoch: no validation chips"
     if stage.select == "last":
