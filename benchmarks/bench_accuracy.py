@@ -1,111 +1,147 @@
-"""Balanced accuracy of the three stages against the long-tailed classics on MSTAR-LT.
+"""Balanced accuracy of every recipe against `ce` and the equal-budget control on MSTAR-LT, at the shipped defaults.
 
 Long-tailed subsets of the real MSTAR 17-degree chips (../shared/data/mstar_soc10, or
 $SARTAIL_MSTAR_ROOT): a stratified 25 % fold is held out first as the (near-balanced) test
 set, fixed across seeds; the long-tailed training set is drawn from the rest with the run's
-seed (exponential profile with ratio 100, and the MAVOC-shaped profile); 10 % of it is split
-off for validation (model selection). Chips are centre-cropped to 64 x 64, never resized.
-Every recipe trains the same small network (SARNet) with its shipped settings; identical
-stages (the plain cross-entropy stage shared by ce, crt, lws, two_stage and three_stage)
-are trained once per seed and reused.
+seed (exponential profile with ratio 100; ``--profiles full``: every remaining chip, balanced
+MSTAR); 10 % of it is split off for validation. Chips are centre-cropped to 64 x 64 (never
+resized), batch 64 (the MSTAR habit on small data, see README "Data kinds"). Every recipe runs
+its shipped settings, incl. the budget floor (``budget.min_samples``) and ``select: auto``;
+the sweep adds the equal-budget control ``ce@equal`` and reuses identical stages.
 
-    python benchmarks/bench_accuracy.py [--seeds 0,1,2] [--profiles exp100,mavoc] [--out runs/bench_accuracy]
-                                        [--epoch-scale K]
+    python benchmarks/bench_accuracy.py [--seeds 0,1,2] [--profiles exp100] [--recipes ce,crt,...]
+                                        [--out runs/bench_accuracy] [--epoch-scale K] [--plain FILE]
+    python benchmarks/bench_accuracy.py --report [--plain runs/bench_logs/plain_exp100.jsonl]
 
-``--epoch-scale K`` multiplies every stage's epochs (and LDAM's re-weighting epoch) by K, the
-same for every recipe, so that recipes keep their proportions under a longer budget: the
-shipped epochs suit the synthetic demo, and a few hundred MSTAR-LT chips give only about six
-steps per epoch.
+After every run the summary of all finished runs under ``--out`` is rewritten
+(``PROFILE/summary.json`` and ``summary.txt``), so several processes (e.g. one per seed) can
+share one folder, and ``--report`` prints it. ``--plain`` adds the plain-PyTorch control's
+JSON lines (benchmarks/plain_loop.py) beside the kit's rows, paired with the kit's ``ce``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import statistics
 import time
 from pathlib import Path
 
 import torch
+import yaml
 
-from sartail import Run, prepare_data
-from sartail.config import load_config, load_scaled_config
-from sartail.report.tables import table
+from sartail.atomic import write_json, write_text
+from sartail.config import load_scaled_config
+from sartail.eval.results import RunResults
+from sartail.eval.stats import paired_difference
+from sartail.eval.summary import summarize_runs
+from sartail.report.tables import paired_cell, summary_table, table
+from sartail.run.sweep import Planned, sweep
 
 REPO = Path(__file__).resolve().parents[1]
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", REPO.parent / "shared" / "data" / "mstar_soc10"))
-RECIPES = ["ce", "crt", "lws", "two_stage", "three_stage", "ldam_drw", "logit_adjust"]
-PROFILES = {"exp100": {"data.profile": "exp", "data.ratio": 100}, "mavoc": {"data.profile": "mavoc"}}
-METRICS = ("balanced", "top1", "few_shot", "macro_f1")
+RECIPES = ["ce", "crt", "three_stage", "lws", "tau_norm", "two_stage", "logit_adjust", "ldam_drw", "mislas",
+           "focal", "three_stage_head3"]
+PROFILES = {"exp100": {"data.profile": "exp", "data.ratio": 100}, "full": {}}
+METRICS = ("balanced", "top1", "many_shot", "few_shot", "macro_f1")
+
+
+def collect(folder: Path) -> dict[str, list[RunResults]]:
+    """Results of every finished run under ``folder`` (``RECIPE/seed-N/results.json``), by recipe, seeds sorted."""
+    out: dict[str, list[RunResults]] = {}
+    for path in sorted(folder.glob("*/seed-*/results.json")):
+        res = RunResults.from_json(json.loads(path.read_text()))
+        if res.final_stage is not None:
+            out.setdefault(path.parent.parent.name, []).append(res)
+    order = {r: i for i, r in enumerate(dict.fromkeys(["ce", "ce@equal", *RECIPES]))}
+    return {k: sorted(v, key=lambda r: r.seed) for k, v in sorted(out.items(), key=lambda kv: order.get(kv[0], 99))}
+
+
+def plain_rows(path: Path | None, kit_ce: list[RunResults], profile: str) -> list[list[str]]:
+    """Rows of the plain-loop control (its JSON lines), each paired with the kit's ``ce`` on the same seeds."""
+    if path is None or not path.exists():
+        return []
+    lines = [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
+    by: dict[str, dict[int, float]] = {}
+    for d in lines:
+        if d.get("profile", "exp100") == profile:
+            by.setdefault(d["method"], {})[d["seed"]] = d["test"]["balanced"]
+    ce = {r.seed: r.final.balanced for r in kit_ce}
+    rows = []
+    for method, seeds in by.items():
+        shared = [s for s in sorted(seeds) if s in ce]
+        vs = paired_difference([seeds[s] for s in shared], [ce[s] for s in shared]).to_json() if shared else None
+        vals = [100 * v for v in seeds.values()]
+        rows.append([f"plain {method}", str(len(vals)), " / ".join(f"{v:.1f}" for v in vals), paired_cell(vs)])
+    return rows
+
+
+def report(out: Path, profile: str, plain: Path | None) -> str:
+    results = collect(out / profile)
+    if not results:
+        return f"no finished runs under {out / profile}"
+    rows = summarize_runs(results)
+    write_json(out / profile / "summary.json", rows)
+    seeds = sorted({s for r in rows for s in r["seeds"]})
+    lines = [f"MSTAR-LT profile {profile}, seeds {seeds} (test: held-out stratified 25 % fold of the 17-degree chips)",
+             summary_table(rows, METRICS), "",
+             "per seed (balanced %): " + "; ".join(f"{k} " + "/".join(f"{100 * r.final.balanced:.1f}" for r in v)
+                                                   for k, v in results.items())]
+    budgets = {k: v[0].budget for k, v in results.items()}
+    lines += ["", "budget: " + "; ".join(f"{k}: {b}" for k, b in budgets.items())]
+    sel = {k: v[0].selected for k, v in results.items()}
+    lines += [f"selection (seed {results['ce'][0].seed}): " if "ce" in results else "selection:",
+              *[f"  {k}: {s}" for k, s in sel.items()]]
+    prow = plain_rows(plain, results.get("ce", []), profile)
+    if prow:
+        lines += ["", "plain-PyTorch control (benchmarks/plain_loop.py, same chips), paired with the kit's ce:",
+                  table(prow, ["run", "seeds", "balanced % per seed", "vs kit ce (95% CI)"])]
+    text = "\n".join(lines)
+    write_text(out / profile / "summary.txt", text + "\n")
+    return text
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--profiles", default="exp100,mavoc")
+    ap.add_argument("--profiles", default="exp100")
     ap.add_argument("--recipes", default=",".join(RECIPES))
     ap.add_argument("--out", default=str(REPO / "runs" / "bench_accuracy"))
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--epoch-scale", type=float, default=1.0, help="multiply every stage's epochs by this")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra overrides for every run (stages.NAME... keys apply to the recipes with that stage)")
+    ap.add_argument("--epoch-scale", type=float, default=1.0, help="multiply every stage's epochs by this (default: shipped)")
+    ap.add_argument("--no-control", action="store_true", help="leave out the equal-budget ce control")
+    ap.add_argument("--plain", type=Path, default=None, help="plain_loop.py JSON lines to show beside the kit")
+    ap.add_argument("--report", action="store_true", help="only print the summary of the finished runs")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra overrides for every run")
     args = ap.parse_args()
+    out = Path(args.out)
+    profiles = args.profiles.split(",")
+    if args.report:
+        for profile in profiles:
+            print(report(out, profile, args.plain))
+        return
     if not (MSTAR / "train").is_dir():
         raise SystemExit(f"MSTAR not found at {MSTAR} (set SARTAIL_MSTAR_ROOT)")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    recipes = args.recipes.split(",")
-    out = Path(args.out)
     base = {"data.train": f"mstar:{MSTAR}", "data.size": 64, "batch_size": 64, "device": args.device,
             "data.split_seed": 0, "data.test_fraction": 0.25}
-    extra = dict(s.split("=", 1) for s in args.set)
-    import yaml
-
-    extra = {k: yaml.safe_load(v) for k, v in extra.items()}
-    results: dict[str, dict[str, list[dict]]] = {}
+    extra = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     t_start = time.perf_counter()
-    for profile in args.profiles.split(","):
-        for seed in seeds:
-            overrides = {**base, **PROFILES[profile], "seed": seed, **extra}
-            data_overrides = {k: v for k, v in overrides.items() if not k.startswith("stages.")}  # a recipe's own stages
-            data = prepare_data(load_config("ce", data_overrides), progress=False)
-            if seed == seeds[0]:
-                print(f"[{profile}] train counts (seed {seed}): {data.train.class_counts().tolist()}, "
-                      f"val {sum(data.val.class_counts().tolist())}, test {len(data.test)}", flush=True)
-            done: list[Path] = []
-            for recipe in recipes:
-                path = out / profile / recipe / f"seed-{seed}"
-                cfg = load_scaled_config(recipe, overrides, args.epoch_scale)
-                if (path / "results.json").exists() and Run.resume(path, data=data, progress=False).cfg == cfg:
-                    res = json.loads((path / "results.json").read_text())
-                else:
-                    t0 = time.perf_counter()
-                    run = Run.create(cfg, path, overwrite=True, data=data, reuse=done, progress=False)
-                    res = run.fit_and_test()
-                    print(f"  {profile} seed {seed} {recipe:13s} balanced {100 * res['final']['balanced']:5.1f}  "
-                          f"({time.perf_counter() - t0:.0f} s)", flush=True)
-                done.append(path)
-                results.setdefault(profile, {}).setdefault(recipe, []).append(res["final"])
-    rows_json = {}
-    for profile, by_recipe in results.items():
-        rows = []
-        ce_mean = statistics.fmean(r["balanced"] for r in by_recipe.get("ce", [])) if "ce" in by_recipe else None
-        for recipe, finals in by_recipe.items():
-            cells = [recipe]
-            for m in METRICS:
-                vals = [f[m] for f in finals if f.get(m) is not None]
-                mean = statistics.fmean(vals) if vals else float("nan")
-                std = statistics.stdev(vals) if len(vals) > 1 else 0.0
-                cells.append(f"{100 * mean:.1f} ± {100 * std:.1f}")
-                rows_json.setdefault(profile, {}).setdefault(recipe, {})[m] = {"mean": mean, "std": std, "n": len(vals)}
-            if ce_mean is not None:
-                gain = statistics.fmean(f["balanced"] for f in finals) - ce_mean
-                cells.append(f"{100 * gain:+.1f}")
-            rows.append(cells)
-        print(f"\nMSTAR-LT, profile {profile}, seeds {seeds}, epochs x{args.epoch_scale:g} (test: held-out stratified fold of the 17-degree chips)")
-        header = ["recipe", "balanced %", "top-1 %", "few-shot %", "macro-F1 x100"] + (["vs ce"] if ce_mean is not None else [])
-        print(table(rows, header))
-    (out / "summary.json").write_text(json.dumps(rows_json, indent=2))
-    print(f"\nsummary: {out / 'summary.json'}; total {time.perf_counter() - t_start:.0f} s; torch {torch.__version__}")
+    for profile in profiles:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            over = {**base, **PROFILES[profile], "seed": seed, **extra}
+            plan = [Planned(r, load_scaled_config(r, over, args.epoch_scale), out / profile / r / f"seed-{seed}")
+                    for r in args.recipes.split(",")]
+
+            def done(run, res, profile=profile):  # noqa: ANN001
+                print(f"  {profile} seed {res.seed} {run.dir.path.parent.name:17s} balanced {100 * res.final.balanced:5.1f}"
+                      f"  [{res.budget}]", flush=True)
+                report(out, profile, args.plain)
+
+            sweep(plan, overwrite=True, keep_finished=True, progress=False, control=not args.no_control,
+                  reuse=[p.parent for p in (out / profile).glob("*/seed-*/results.json")], on_done=done)
+        print(report(out, profile, args.plain))
+    print(f"\ntotal {time.perf_counter() - t_start:.0f} s; torch {torch.__version__}")
 
 
 if __name__ == "__main__":
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     main()

@@ -100,17 +100,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         tb.done(run, res)
 
     done = sweep(plan, overwrite=args.overwrite, resume=args.resume, progress=not args.quiet, on_start=started,
-                 on_done=finished)
-    res, res_ce = done.results["three_stage"][0], done.results["ce"][0]
+                 on_done=finished, control=True)
+    res, res_ce, res_eq = done.results["three_stage"][0], done.results["ce"][0], done.results["ce@equal"][0]
     _print("Test accuracy (%) by stage; columns 0-9 are the classes (0 sedan ... 9 flatbed w/ trailer):")
     _print(stage_table(res, stages={**{f"three_stage/{k}": v for k, v in res.stages.items()},
-                                    "ce (baseline)": res_ce.final}))
+                                    "ce (baseline)": res_ce.final, "ce@equal (control)": res_eq.final}))
+    _print(f"ce@equal: {res_eq.budget}")
     fig = per_class_accuracy({"ce": res_ce.final.per_class, "three_stage": res.final.per_class}, res.class_names,
                              title="ce vs three_stage: per-class test accuracy", synthetic=True,
                              counts=res.data["train_counts"])
     figs = save_figure(fig, out / "figures" / "ce_vs_three_stage")
     _print(f"\nfigures: {out / 'three_stage' / 'figures'}, {figs[0].parent}")
-    _print(f"runs:    {out / 'three_stage'}, {out / 'ce'}")
+    _print(f"runs:    {out / 'three_stage'}, {out / 'ce'}, {out / 'ce@equal'}")
     _print(f"demo finished in {time.perf_counter() - t0:.0f} s")
     return 0
 
@@ -173,8 +174,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not many and run.dist.is_main:
             _print(stage_table(results))
 
+    control = len(recipes) > 1 and not getattr(args, "no_control", False)  # a comparison: add ce@equal
     done = sweep(plan, overwrite=args.overwrite, reuse=args.reuse or [], progress=not args.quiet, on_start=tb.start,
-                 on_done=finished)
+                 on_done=finished, control=control)
     if many:
         _print(summary_table(done.summary()))
         done.write_summary(out / "summary.json")
@@ -353,7 +355,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config value, e.g. --set stages.rough.epochs=5 --set 'stages.*.epochs=2'")
     r.add_argument("--epoch-scale", type=float, default=1.0, metavar="K",
-                   help="multiply every stage's epochs by K (recipes keep their proportions; small data needs K > 1)")
+                   help="multiply every stage's shipped epochs by K (recipes keep their proportions); the budget "
+                        "floor (budget.min_samples, default 100000 presentations; 0 disables) then lengthens small-data runs")
+    r.add_argument("--no-control", action="store_true",
+                   help="with several recipes, leave out the equal-budget control ce@equal (ce for the longest recipe's body budget)")
     r.add_argument("--seeds", help="comma-separated seeds; reports mean and std per metric")
     r.add_argument("--out", default="runs/latest", help="run folder (several runs: a folder of run folders)")
     r.add_argument("--device", help="cpu, cuda or auto")

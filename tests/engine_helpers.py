@@ -6,11 +6,17 @@ from pathlib import Path
 
 from sartail.train.callbacks import Callback
 
+#: No budget floor: tests train the epochs they name (the floor has its own tests, test_budget.py).
+NO_FLOOR = {"budget.min_samples": 0, "budget.head_min_samples": 0}
+#: The same as ``--set`` arguments of the CLI.
+NO_FLOOR_CLI = [a for k, v in NO_FLOOR.items() for a in ("--set", f"{k}={v}")]
+
 TINY = {
     "data.scale": 0.004,
     "data.test_per_class": 10,
     "model.width": 4,
     "stages.*.epochs": 1,
+    **NO_FLOOR,
     "batch_size": 64,
     "device": "cpu",
 }

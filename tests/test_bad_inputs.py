@@ -9,13 +9,13 @@ import subprocess
 import uuid
 
 import pytest
-from engine_helpers import TINY
+from engine_helpers import NO_FLOOR_CLI, TINY
 
 from sartail import Run, load_config
 from sartail.cli import main
 
 CLI = ["--set", "model.width=4", "--set", "stages.*.epochs=1", "--set", "batch_size=16", "--device", "cpu",
-       "--quiet", "--no-figures"]
+       "--quiet", "--no-figures", *NO_FLOOR_CLI]
 SYNTHETIC = ["--set", "data.scale=0.004", "--set", "data.test_per_class=10"]
 
 

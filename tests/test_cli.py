@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_helpers import NO_FLOOR_CLI
 
 from sartail.cli import main
 
@@ -15,7 +16,8 @@ SHARED = REPO.parent / "shared" / "data"
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", SHARED / "mstar_soc10"))
 MAVOC_TEST = Path(os.environ.get("SARTAIL_MAVOC_TEST_ROOT", SHARED / "mavoc2022_test_sar"))
 TINY = ["--set", "data.scale=0.004", "--set", "data.test_per_class=10", "--set", "model.width=4",
-        "--set", "stages.*.epochs=1", "--set", "batch_size=64", "--device", "cpu", "--quiet"]
+        "--set", "stages.*.epochs=1", "--set", "batch_size=64", "--device", "cpu", "--quiet",
+        *NO_FLOOR_CLI]
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +85,10 @@ def test_several_recipes_and_seeds_report_mean_and_std(tmp_path, capsys):
     out = tmp_path / "multi"
     assert main(["run", "ce,crt", "--seeds", "0,1", "--out", str(out), "--no-figures", *TINY]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert [r["recipe"] for r in summary] == ["ce", "crt"]
+    assert [r["recipe"] for r in summary] == ["ce", "crt", "ce@equal"]  # the equal-budget control is added
     assert all(r["n"] == 2 and r["balanced"]["std"] is not None for r in summary)
+    crt = summary[1]["vs"]["ce"]  # paired by seed with ce: mean difference and its 95 % interval
+    assert crt["n"] == 2 and crt["ci_low"] <= crt["mean"] <= crt["ci_high"]
     for recipe in ("ce", "crt"):
         for seed in (0, 1):
             assert (out / recipe / f"seed-{seed}" / "results.json").exists()
@@ -100,7 +104,7 @@ def test_run_on_a_long_tailed_mstar_subset(tmp_path, monkeypatch):
     out = tmp_path / "mstar"
     args = ["run", "crt", "--data", f"mstar:{MSTAR}", "--profile", "exp", "--ratio", "10", "--out", str(out),
             "--set", "data.size=64", "--set", "model.width=4", "--set", "stages.*.epochs=1", "--device", "cpu",
-            "--quiet", "--no-figures"]
+            "--quiet", "--no-figures", *NO_FLOOR_CLI]
     assert main(args) == 0
     res = json.loads((out / "results.json").read_text())
     counts = res["data"]["train_counts"]

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_helpers import NO_FLOOR_CLI
 
 TORCHRUN = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
 
@@ -17,6 +18,7 @@ def test_two_process_gloo_run_covers_every_chip_once_per_epoch(tmp_path):
            "three_stage", "--out", str(out),
            "--set", "data.scale=0.004", "--set", "data.test_per_class=10", "--set", "model.width=4",
            "--set", "stages.*.epochs=1", "--set", "stages.rough.epochs=2", "--set", "batch_size=64",
+           *NO_FLOOR_CLI,
            "--device", "cpu", "--quiet", "--no-figures"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -172,12 +172,12 @@ def test_results_score_every_stage_once_on_the_test_set(reference):
 
 
 def test_model_selection_uses_validation_not_test(tmp_path):
-    cfg = load_config("ce", {**TINY, "stages.rough.epochs": 3})
+    cfg = load_config("ce", {**TINY, "stages.rough.epochs": 3, "stages.rough.select": "best"})
     run = Run.create(cfg, tmp_path / "sel", progress=False)
     run.fit()
     recs = run.dir.metrics()
     ckpt = run.dir.load(run.dir.stage_checkpoint(0, "rough"))
-    best = max(recs, key=lambda r: r["val_balanced"])
+    best = max(reversed(recs), key=lambda r: r["val_balanced"])  # ties: the later epoch
     assert ckpt["best_epoch"] == best["epoch"]
     assert ckpt["val"]["balanced"] == pytest.approx(best["val_balanced"])
 

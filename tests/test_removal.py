@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from engine_helpers import NO_FLOOR
 
 from sartail.config import load_config
 from sartail.errors import ConfigError
@@ -27,7 +28,7 @@ def test_removal_sets_from_the_class_counts():
 
 def _tiny():
     return load_config("three_stage", {"data.train": "synthetic", "data.scale": 0.002, "data.test_per_class": 5,
-                                       "model.width": 4, "stages.*.epochs": 1, "device": "cpu"})
+                                       "model.width": 4, "stages.*.epochs": 1, "device": "cpu", **NO_FLOOR})
 
 
 def test_plan_goes_seed_by_seed_and_changes_only_stage_2(tmp_path):

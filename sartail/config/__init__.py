@@ -13,13 +13,22 @@ nearest valid one).
 from .build import build_dataclass
 from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
 from .overrides import apply_overrides, config_differences, epoch_scale_overrides, parse_override, scaled_drw_epoch
-from .quick import QUICK_EPOCHS, QUICK_WIDTH, quick_overrides, stage_role
+from .quick import QUICK_BUDGET, QUICK_EPOCHS, QUICK_WIDTH, quick_overrides, stage_role
 from .recipes import config_from_dict, load_config, load_scaled_config, recipe_dict, recipe_names, recipe_text
-from .schema import DataConfig, MaxNormConfig, OptimizerConfig, RunConfig, ScheduleConfig, StageConfig
+from .schema import (
+    SELECT_MIN_VAL,
+    BudgetConfig,
+    DataConfig,
+    MaxNormConfig,
+    OptimizerConfig,
+    RunConfig,
+    ScheduleConfig,
+    StageConfig,
+)
 
 __all__ = [
     "build_dataclass", "AugmentConfig", "LossConfig", "ModelConfig", "SamplerConfig", "ShotGroups",
     "apply_overrides", "config_differences", "epoch_scale_overrides", "parse_override", "scaled_drw_epoch", "config_from_dict",
-    "QUICK_EPOCHS", "QUICK_WIDTH", "quick_overrides", "stage_role", "load_config", "load_scaled_config", "recipe_dict", "recipe_names", "recipe_text", "DataConfig",
-    "MaxNormConfig", "OptimizerConfig", "RunConfig", "ScheduleConfig", "StageConfig",
+    "QUICK_BUDGET", "QUICK_EPOCHS", "QUICK_WIDTH", "quick_overrides", "stage_role", "load_config", "load_scaled_config", "recipe_dict", "recipe_names", "recipe_text", "DataConfig",
+    "MaxNormConfig", "OptimizerConfig", "RunConfig", "ScheduleConfig", "StageConfig", "BudgetConfig", "SELECT_MIN_VAL",
 ]

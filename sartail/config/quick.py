@@ -15,6 +15,9 @@ from .overrides import scaled_drw_epoch
 
 #: Epochs per stage role at the quick settings.
 QUICK_EPOCHS: dict[str, int] = {"rough": 12, "residual": 8, "balanced": 4, "classifier": 6}
+#: The quick settings train the fixed epochs above: no budget floor (comparisons at quick settings
+#: rely on the equal-budget ``ce@equal`` control instead; see :mod:`sartail.run.budget`).
+QUICK_BUDGET: dict[str, int] = {"budget.min_samples": 0, "budget.head_min_samples": 0}
 #: Channels of the first SARNet stage at the quick settings.
 QUICK_WIDTH = 8
 #: The role whose removed classes the notebooks' ``REMOVE`` parameter sets.
@@ -45,8 +48,8 @@ def epoch_overrides(stage: Mapping[str, Any], epochs: int) -> dict[str, int]:
 
 
 def quick_overrides(stages: list[Mapping[str, Any]]) -> dict[str, int]:
-    """Overrides that give every trained stage of a recipe (its ``recipe_dict(...)["stages"]``) its quick epochs."""
-    out: dict[str, int] = {}
+    """Overrides that give every trained stage of a recipe (its ``recipe_dict(...)["stages"]``) its quick epochs (no budget floor)."""
+    out: dict[str, int] = dict(QUICK_BUDGET)
     for i, st in enumerate(stages):
         if not is_post_hoc(st):
             out.update(epoch_overrides(st, QUICK_EPOCHS[stage_role(st, i)]))

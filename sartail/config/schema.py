@@ -12,6 +12,9 @@ from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, S
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
 TRAINABLE = ("all", "head", "scales")
+SELECT_MODES = ("auto", "last", "best")
+#: ``select: auto`` picks the best epoch only when every class has at least this many validation chips.
+SELECT_MIN_VAL = 5
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,10 @@ class StageConfig:
         head: ``keep`` the head, or ``reinit`` it (cRT) before training.
         tau_grid: after training, pick the tau-normalisation of the head from these values by
             validation balanced accuracy (empty: no tau-norm).
-        select: ``last`` epoch, or the ``best`` epoch by validation balanced accuracy.
+        select: ``last`` epoch, the ``best`` epoch by validation balanced accuracy (ties go to
+            the later epoch), or ``auto``: best only when every class of the stage has at least
+            ``SELECT_MIN_VAL`` validation chips, else last (one chip per tail class makes the
+            best epoch noise; see benchmarks/EXPERIMENTS_issue9.md, section 1).
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off); the average is what the stage validates, selects and ends with.
         max_norm: cap the head's per-class weight norms after every step (weight balancing).
@@ -105,7 +111,7 @@ class StageConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     tau_grid: tuple[float, ...] = ()
-    select: str = "last"
+    select: str = "auto"
     ema: float = 0.0
     max_norm: MaxNormConfig = field(default_factory=MaxNormConfig)
     batch_size: int | None = None
@@ -122,8 +128,8 @@ class StageConfig:
             raise ConfigError(f"stages.{self.name}.bn must be 'frozen' or 'update', got {self.bn!r}")
         if self.head not in ("keep", "reinit"):
             raise ConfigError(f"stages.{self.name}.head must be 'keep' or 'reinit', got {self.head!r}")
-        if self.select not in ("last", "best"):
-            raise ConfigError(f"stages.{self.name}.select must be 'last' or 'best', got {self.select!r}")
+        if self.select not in SELECT_MODES:
+            raise ConfigError(f"stages.{self.name}.select must be one of {SELECT_MODES}, got {self.select!r}")
         if self.epochs == 0 and not self.tau_grid:
             raise ConfigError(f"stage {self.name!r} has 0 epochs and no tau_grid: it would do nothing")
         if any(t < 0 for t in self.tau_grid):
@@ -145,6 +151,10 @@ class DataConfig:
         test: a labelled test spec; ``None`` carves a stratified ``test_fraction`` fold out of
             ``train`` (before any long-tail subset), or uses the synthetic balanced test set.
         size: chip size (centre crop / zero pad, never resize).
+        load_size: load a larger centre region (> ``size``) for training and train on random
+            ``size`` crops of its real pixels; validation and test chips are the centre ``size``
+            (A-ConvNets' habit). ``None``: train on the centre ``size`` as well (the default:
+            on MSTAR the padded shift was better, see README "Inputs per data kind").
         profile: build a long-tailed subset of ``train``: ``exp``, ``step``, ``mavoc`` or
             ``counts`` (with ``counts``), imbalance ``ratio``, drawn with ``subset_seed``
             (default: the run's seed, so multi-seed runs vary the subset too).
@@ -156,6 +166,7 @@ class DataConfig:
     train: str = "synthetic"
     test: str | None = None
     size: int = 56
+    load_size: int | None = None
     profile: str | None = None
     ratio: float | None = None
     counts: tuple[int, ...] | None = None
@@ -174,8 +185,32 @@ class DataConfig:
             raise ConfigError(f"data.test_fraction must lie in (0, 1), got {self.test_fraction}")
         if self.size < 8:
             raise ConfigError(f"data.size must be >= 8 px, got {self.size}")
+        if self.load_size is not None and self.load_size < self.size:
+            raise ConfigError(f"data.load_size ({self.load_size}) must be at least data.size ({self.size}), or null")
         if self.profile is not None and self.profile not in ("exp", "step", "mavoc", "counts"):
             raise ConfigError(f"unknown data.profile {self.profile!r}.{suggest(self.profile, ('exp', 'step', 'mavoc', 'counts'))}")
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """A floor on the training budget in chip presentations, so that it does not depend on the data size.
+
+    Where a recipe's body-training stages (``train: all``) would show fewer than ``min_samples``
+    chips in total, all of them are lengthened by one factor ``K = min_samples / presentations``
+    (the recipe keeps its proportions); each head-only stage gets its own floor of
+    ``head_min_samples``. 0 disables a floor. ``scale`` and ``note`` are filled in when a run
+    resolves the budget on its data (see :func:`sartail.run.budget.resolve_budget`): they are
+    the record of what was applied, not settings.
+    """
+
+    min_samples: int = 100_000
+    head_min_samples: int = 20_000
+    scale: float | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.min_samples < 0 or self.head_min_samples < 0:
+            raise ConfigError("budget.min_samples and budget.head_min_samples must be >= 0 (0 disables the floor)")
 
 
 @dataclass(frozen=True)
@@ -196,6 +231,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     shots: ShotGroups = field(default_factory=ShotGroups)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
 
     def __post_init__(self) -> None:
         if not self.stages:

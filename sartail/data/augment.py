@@ -73,6 +73,17 @@ def random_speckle(x: torch.Tensor, looks: float, g: torch.Generator) -> torch.T
     return x * e.to(x.device)
 
 
+def random_crop(x: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+    """A random ``size`` x ``size`` window of real pixels of every chip of ``x`` ``[B, 1, H, W]`` (one gather)."""
+    b, _, h, w = x.shape
+    dy = torch.randint(0, h - size + 1, (b,), generator=g).to(x.device)
+    dx = torch.randint(0, w - size + 1, (b,), generator=g).to(x.device)
+    ar = torch.arange(size, device=x.device)
+    rows = (dy[:, None] + ar)[:, :, None]
+    cols = (dx[:, None] + ar)[:, None, :]
+    return x[torch.arange(b, device=x.device)[:, None, None], 0, rows, cols][:, None]
+
+
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
     """Apply ``cfg`` to a float batch ``[B, 1, H, W]`` (values in chip units, 0..255)."""
     if cfg.speckle:

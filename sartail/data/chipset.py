@@ -190,6 +190,15 @@ class ChipSet:
         ]
 
     # ------------------------------------------------------------------ views
+    def center_crop(self, size: int) -> ChipSet:
+        """This view with every chip cut to its centre ``size`` x ``size`` (new pixel storage)."""
+        h, w = self.chip_size
+        if size > min(h, w):
+            raise DataError(f"cannot centre-crop {h}x{w} chips to {size} px")
+        oy, ox = (h - size) // 2, (w - size) // 2
+        images = self.images.index_select(0, self.rows)[..., oy:oy + size, ox:ox + size].contiguous()
+        return replace(self, images=images, rows=torch.arange(len(self)), ids=self.chip_ids)
+
     def take(self, positions: torch.Tensor | Sequence[int]) -> ChipSet:
         """A view holding the chips at ``positions`` (in that order); pixels are shared.
 

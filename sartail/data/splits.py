@@ -1,6 +1,7 @@
 """The training, validation and test chips of a run, and the view of them a stage sees."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
     d = cfg.data
     kind, path = data_kind(d.train)
     subset_seed = cfg.seed if d.subset_seed is None else d.subset_seed
-    train, test = kind.splits(path, d, subset_seed, progress)
+    train, test = kind.splits(path, dataclasses.replace(d, size=d.load_size) if d.load_size else d, subset_seed, progress)
     if d.test:
         test = load(d.test, size=train.chip_size[0], skip_bad=d.skip_bad, progress=progress)
         if not test.labelled:
@@ -57,6 +58,8 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
     if empty:
         raise DataError(f"{d.train}: class(es) {empty} have no training chips")
     train, val = stratified_split(train, d.val_fraction, seed=cfg.seed)
+    if d.load_size:  # train on random crops of the larger region (the loop cuts them); score the centre
+        val, test = val.center_crop(d.size), test.center_crop(d.size)
     return Splits(train, val, test)
 
 

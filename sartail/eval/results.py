@@ -77,6 +77,8 @@ class RunResults:
     stages: dict[str, StageMetrics]
     val: dict[str, dict[str, Any]] = field(default_factory=dict)
     final_stage: str | None = None
+    selected: dict[str, str] = field(default_factory=dict)  #: per stage: which epoch was kept and why
+    budget: str = ""  #: the budget floor applied (or why none was)
 
     @property
     def final(self) -> StageMetrics:
@@ -94,17 +96,22 @@ class RunResults:
     def only(self, stages: list[str]) -> RunResults:
         """These results with only the named stages (no longer final unless the last stage is among them)."""
         final = self.final_stage if self.final_stage in stages else None
-        return RunResults(self.recipe, self.seed, self.data, {s: self.stages[s] for s in stages}, self.val, final)
+        return RunResults(self.recipe, self.seed, self.data, {s: self.stages[s] for s in stages}, self.val, final,
+                          {s: v for s, v in self.selected.items() if s in stages}, self.budget)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"recipe": self.recipe, "seed": self.seed, "data": self.data,
                                "stages": {k: m.to_json() for k, m in self.stages.items()}}
         if self.final_stage is not None:
             out.update(val=self.val, final_stage=self.final_stage, final=self.final.to_json())
+        if self.selected:
+            out["selected"] = self.selected
+        if self.budget:
+            out["budget"] = self.budget
         return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> RunResults:
         return cls(d["recipe"], d.get("seed"), dict(d["data"]),  # type: ignore[arg-type]  # old files: no seed
                    {k: StageMetrics.from_json(m) for k, m in d["stages"].items()}, dict(d.get("val", {})),
-                   d.get("final_stage"))
+                   d.get("final_stage"), dict(d.get("selected", {})), d.get("budget", ""))

@@ -7,6 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .results import RunResults
+from .stats import PairedDifference, paired_difference
+
+#: The baselines every recipe is paired with: plain ``ce`` and the equal-budget control.
+BASELINES = ("ce", "ce@equal")
 
 #: The final-stage metrics that multi-seed summaries report.
 METRICS = ("top1", "balanced", "macro_f1", "many_shot", "medium_shot", "few_shot", "ece")
@@ -26,7 +30,9 @@ def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None
 
 def summarize_runs(results: Mapping[str, Sequence[RunResults]],
                    metrics: Sequence[str] = METRICS) -> list[dict[str, Any]]:
-    """Per recipe: its seeds, run count and ``{"mean", "std"}`` of every final test metric.
+    """Per recipe: its seeds, run count, ``{"mean", "std"}`` of every final test metric, and
+    ``vs`` the paired balanced-accuracy difference to each baseline present (``vs["ce"]``,
+    ``vs["ce@equal"]``: see :func:`paired_against`), the selection and budget notes of its runs.
 
     ``results`` maps a recipe to the results of its runs.
     """
@@ -36,6 +42,11 @@ def summarize_runs(results: Mapping[str, Sequence[RunResults]],
         for m in metrics:
             mean, std, _ = mean_std([getattr(r.final, m) for r in runs])
             row[m] = {"mean": mean, "std": std}
+        row["vs"] = {b: d.to_json() for b in BASELINES if b != recipe and b in results
+                     for d in [paired_against(runs, results[b])] if d is not None}
+        row["budget"] = sorted({r.budget for r in runs if r.budget})
+        row["selected"] = {st: sorted({r.selected[st] for r in runs if st in r.selected})
+                           for st in (runs[0].selected if runs else {})}
         rows.append(row)
     return rows
 
@@ -59,3 +70,14 @@ def mean_ci(values: Sequence[float | None], level: float = 0.95) -> tuple[float 
         return mean, None, None, n
     half = float(stats.t.ppf((1 + level) / 2, n - 1)) * std / math.sqrt(n)
     return mean, mean - half, mean + half, n
+
+
+def paired_against(runs: Sequence[RunResults], baseline: Sequence[RunResults],
+                   metric: str = "balanced") -> PairedDifference | None:
+    """``runs - baseline`` in ``metric`` over the seeds both have (``None`` when they share none)."""
+    base = {r.seed: getattr(r.final, metric) for r in baseline}
+    pairs = [(getattr(r.final, metric), base[r.seed]) for r in runs if r.seed in base]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    if not pairs:
+        return None
+    return paired_difference([a for a, _ in pairs], [b for _, b in pairs])

@@ -6,9 +6,10 @@ from typing import Any
 
 from ..config import ShotGroups
 from ..eval.results import RunResults
-from ..eval.summary import summarize_runs
+from ..eval.summary import BASELINES, summarize_runs
 from . import figures as plots
 from .frames import _frame
+from .tables import paired_cell
 
 
 class Comparison:
@@ -24,7 +25,8 @@ class Comparison:
                                                                        self.results.values() for r in rs))]
 
     def table(self) -> Any:
-        """Mean +- std over seeds of the final test metrics per recipe (accuracies in %)."""
+        """Mean +- std over seeds of the final test metrics per recipe (accuracies in %), and the
+        balanced-accuracy difference to ``ce`` / ``ce@equal`` paired by seed with its 95 % CI (``n.s.``: it includes 0)."""
         rows = summarize_runs(self.results)
         out = []
         for row in rows:
@@ -39,6 +41,9 @@ class Comparison:
                     r[label] = f"{mean:.3f}" + (f" ± {std:.3f}" if row["n"] > 1 else "")
                 else:
                     r[label] = f"{100 * mean:.1f}" + (f" ± {100 * std:.1f}" if row["n"] > 1 else "")
+            for b in BASELINES:
+                if any(b in x.get("vs", {}) for x in rows):
+                    r[f"vs {b} (95% CI)"] = paired_cell(row.get("vs", {}).get(b))
             out.append(r)
         return _frame(out, index="recipe")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import RunError
 from ..eval.results import RunResults, StageMetrics
-from ..eval.summary import METRICS
+from ..eval.summary import BASELINES, METRICS, paired_against
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -50,11 +50,26 @@ def stage_table(results: RunResults, label: str = "", stages: Mapping[str, Stage
     return table(rows, header)
 
 
+def paired_cell(d: Mapping[str, Any] | None) -> str:
+    """A paired difference (a ``PairedDifference.to_json()`` dict) in points: ``+5.2 [+1.3, +9.1]`` or ``+0.4 [-1.0, +1.8] n.s.``."""
+    if not d:
+        return ""
+    m = f"{100 * d['mean']:+.1f}"
+    if d.get("ci_low") is None:
+        return f"{m} (1 seed)"
+    return f"{m} [{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}]" + ("" if d["significant"] else " n.s.")
+
+
 def summary_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = METRICS) -> str:
-    """The text of :func:`sartail.eval.summary.summarize_runs` rows (accuracies in %, ECE as a fraction)."""
-    text_rows = [[row["recipe"], str(row["n"]), *[cell(row[m]["mean"], row[m]["std"], m != "ece") for m in metrics]]
-                 for row in rows]
-    return table(text_rows, ["recipe", "runs", *[m.replace("_", "-") for m in metrics]])
+    """The text of :func:`sartail.eval.summary.summarize_runs` rows (accuracies in %, ECE as a fraction).
+
+    The ``vs ce`` / ``vs ce@equal`` columns give the paired balanced-accuracy difference over the
+    same seeds with its 95 % confidence interval (``n.s.``: the interval includes 0).
+    """
+    baselines = [b for b in BASELINES if any(b in row.get("vs", {}) for row in rows)]
+    text_rows = [[row["recipe"], str(row["n"]), *[cell(row[m]["mean"], row[m]["std"], m != "ece") for m in metrics],
+                  *[paired_cell(row.get("vs", {}).get(b)) for b in baselines]] for row in rows]
+    return table(text_rows, ["recipe", "runs", *[m.replace("_", "-") for m in metrics], *[f"vs {b} (95% CI)" for b in baselines]])
 
 
 def compare_runs(results: Sequence[tuple[str | Path, RunResults]], csv_path: str | Path | None = None) -> str:
@@ -73,4 +88,26 @@ def compare_runs(results: Sequence[tuple[str | Path, RunResults]], csv_path: str
         csv.writer(buf, lineterminator="\n").writerows([header, *rows])
         write_text(csv_path, buf.getvalue())
     shown = [[r[0], r[1], r[2], *[cell(v, None, m != "ece") for v, m in zip(r[3:], METRICS)]] for r in rows]
-    return table(shown, [h.replace("_", "-") for h in header])
+    text = table(shown, [h.replace("_", "-") for h in header])
+    paired = paired_table(results)
+    return text + ("\n\n" + paired if paired else "")
+
+
+def paired_table(results: Sequence[tuple[str | Path, RunResults]]) -> str:
+    """Per recipe, balanced accuracy paired by seed with ``ce`` and the equal-budget control (95 % CI).
+
+    A run folder named ``ce@equal`` (or under one, ``ce@equal/seed-N``) is the control; empty
+    when no baseline is among the runs.
+    """
+    by: dict[str, list[RunResults]] = {}
+    for d, res in results:
+        parts = Path(d).parts
+        name = "ce@equal" if "ce@equal" in parts else res.recipe
+        by.setdefault(name, []).append(res)
+    base = [b for b in BASELINES if b in by]
+    if not base:
+        return ""
+    rows = [[name, str(len(runs)), *[paired_cell(pd.to_json()) if b != name and (pd := paired_against(runs, by[b])) else ""
+                                     for b in base]] for name, runs in by.items()]
+    return "balanced accuracy, paired by seed (mean difference [95% CI]; n.s.: the interval includes 0)\n" + \
+        table(rows, ["recipe", "runs", *[f"vs {b}" for b in base]])

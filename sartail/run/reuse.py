@@ -11,8 +11,8 @@ from typing import Any
 
 from ..config import RunConfig
 
-#: Run-level fields that do not change results: names, descriptions, checkpoint cadence, logs.
-RUN_FIELDS_WITHOUT_EFFECT = frozenset({"recipe", "description", "checkpoint_every", "tensorboard"})
+#: Run-level fields that do not change results: names, descriptions, checkpoint cadence, logs, the budget record.
+RUN_FIELDS_WITHOUT_EFFECT = frozenset({"recipe", "description", "checkpoint_every", "tensorboard", "budget"})  # budget: its effect is in the epochs
 #: Stage-level fields that do not change results.
 STAGE_FIELDS_WITHOUT_EFFECT = frozenset({"description"})
 

@@ -33,6 +33,7 @@ from ..train.callbacks import Callback, StopFlag, sigint_as_stop
 from ..train.heads import set_head_classes
 from ..train.loop import Context, fit_stage
 from ..train.result import StageResult
+from .budget import resolve_budget
 from .lock import RunLock
 from .reuse import stage_key
 from .rundir import LAST, PREDICTIONS, TIMING, RunDir
@@ -61,6 +62,7 @@ class Run(StageState):
         self.device = D.resolve_device(cfg.device, self.dist)
         D.init(self.device)
         self.data = data if data is not None else prepare_data(cfg, progress=progress and self.dist.is_main)
+        self.cfg = resolve_budget(cfg, self.data)  # a no-op for a config already resolved (a resumed run)
         self._check_stage_classes()
         self.model: Classifier | None = None
         self.bank: dict[int, dict[str, torch.Tensor]] = {}
@@ -88,8 +90,8 @@ class Run(StageState):
             RunDir.check_new(path, overwrite=overwrite)
         run = cls(cfg, RunDir(path), **kw)
         if info.is_main:
-            run_dir = RunDir.create(path, cfg, overwrite=overwrite)
-            run_dir.write_provenance(cfg, run.device, info.world_size)
+            run_dir = RunDir.create(path, run.cfg, overwrite=overwrite)
+            run_dir.write_provenance(run.cfg, run.device, info.world_size)
         D.barrier(run.dist)
         return run
 
@@ -129,7 +131,7 @@ class Run(StageState):
     def _meta(self) -> dict[str, Any]:
         m = self.cfg.model
         return {"arch": m.arch, "width": m.width, "head": m.head, "classes": list(self.data.train.class_names),
-                "chip_size": list(self.data.train.chip_size)}
+                "chip_size": [self.cfg.data.size] * 2 if self.cfg.data.load_size else list(self.data.train.chip_size)}
 
     def _check_meta(self, ckpt: dict[str, Any], path: Path) -> None:
         want, have = self._meta(), ckpt.get("meta", {})
@@ -176,7 +178,7 @@ class Run(StageState):
                        amp=c.amp, channels_last=c.channels_last, checkpoint_every=c.checkpoint_every,
                        shots=c.shots, dist=self.dist,
                        callbacks=[*self.callbacks, *callbacks], progress=self.progress, log=self._log,
-                       timing=self.dir.log_timing)
+                       timing=self.dir.log_timing, input_size=c.data.size if c.data.load_size else None)
 
     def _restore(self) -> tuple[int, dict[str, Any] | None]:
         """Model, head bank and metrics as of the last checkpoint; returns (next stage, loop state)."""
@@ -250,7 +252,7 @@ class Run(StageState):
                 self.dir.save(self.dir.stage_checkpoint(i, stage.name), {
                     "stage_index": i, "name": stage.name, "model": self.model.state_dict(),
                     "head_class_ids": self.model.head.class_ids.tolist(), "bank": self.bank, "val": result.val,
-                    "tau": result.tau, "best_epoch": result.best_epoch, "metrics_lines": self._metrics_lines,
+                    "tau": result.tau, "best_epoch": result.best_epoch, "selected": result.selected, "metrics_lines": self._metrics_lines,
                     "meta": self._meta(),
                 })
                 (self.dir.checkpoints / LAST).unlink(missing_ok=True)
@@ -291,7 +293,7 @@ class Run(StageState):
             set_head_classes(self.model, ckpt["head_class_ids"], self.bank)
             self.model.load_state_dict(ckpt["model"])
             self.results[stage.name] = StageResult(stage.name, records, ckpt["val"], ckpt.get("tau"),
-                                                   ckpt.get("best_epoch"))
+                                                   ckpt.get("best_epoch"), ckpt.get("selected", ""))
             D.barrier(self.dist)
             return True
         return False
@@ -310,15 +312,20 @@ class Run(StageState):
         ctx = self.context()
         stages: dict[str, StageMetrics] = {}
         val: dict[str, dict[str, Any]] = {}
+        selected: dict[str, str] = {}
         final_logits = None
         for i, stage in enumerate(self.cfg.stages):
             path = self.dir.stage_checkpoint(i, stage.name)
             model = self.load_model(path)
             m, logits = self._score(model, stage, ctx)
             stages[stage.name] = m
-            val[stage.name] = self.dir.load(path)["val"]
+            ckpt = self.dir.load(path)
+            val[stage.name] = ckpt["val"]
+            if ckpt.get("selected"):
+                selected[stage.name] = ckpt["selected"]
             final_logits = logits
-        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name)
+        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name,
+                         selected, self.cfg.budget.note)
         if self.dist.is_main:
             self.dir.write_results(out)
             test = stage_view(self.data.test, self.cfg.stages[-1])

@@ -18,10 +18,18 @@ from typing import Any
 
 from ..atomic import write_json
 from ..config import RunConfig, config_differences
-from ..data.splits import Splits
+from ..data.splits import Splits, prepare_data
 from ..errors import SartailError
 from ..eval.results import RunResults
 from ..eval.summary import summarize_runs
+from .budget import (
+    CONTROL_NAME,
+    CONTROL_RECIPE,
+    body_presentations,
+    equal_budget_control,
+    resolve_budget,
+    stage_lengths,
+)
 from .run import Run
 from .rundir import CONFIG, RunDir
 
@@ -67,8 +75,43 @@ def finished_results(path: Path, cfg: RunConfig) -> RunResults | None:
         return None
 
 
+def control_path(path: Path) -> Path:
+    """Where the equal-budget control of a run in ``path`` goes: ``ROOT/ce@equal/seed-N`` beside ``ROOT/RECIPE/seed-N``."""
+    return path.parent.parent / CONTROL_NAME / path.name if path.name.startswith("seed-") else path.parent / CONTROL_NAME
+
+
+def resolved_plan(plan: Iterable[Planned], datasets: dict[str, Splits], *, control: bool = False,
+                  progress: bool = True) -> list[Planned]:
+    """The plan with every config's budget floor resolved on its data, plus the equal-budget controls.
+
+    With ``control``, each data config and seed with a recipe other than ``ce`` gets a run
+    ``ce@equal`` (folder: :func:`control_path`): ``ce`` for as
+    many body presentations as the longest recipe of that seed gives its body (see
+    :func:`~sartail.run.budget.equal_budget_control`). Chips are prepared once per data key.
+    """
+    out: list[Planned] = []
+    groups: dict[str, list[Planned]] = {}
+    for item in plan:
+        key = data_key(item.cfg)
+        if key not in datasets:
+            datasets[key] = prepare_data(item.cfg, progress=progress)
+        resolved = Planned(item.name, resolve_budget(item.cfg, datasets[key]), item.path)
+        out.append(resolved)
+        groups.setdefault(key, []).append(resolved)
+    if control:
+        for key, items in groups.items():
+            if all(i.cfg.recipe == CONTROL_RECIPE for i in items) or any(i.name == CONTROL_NAME for i in items):
+                continue
+            data = datasets[key]
+            target = max(body_presentations(i.cfg, stage_lengths(i.cfg, data)) for i in items)
+            ce = [i.cfg for i in items if i.cfg.recipe == CONTROL_RECIPE]
+            cfg = equal_budget_control(ce[0] if ce else items[0].cfg, target, data)
+            out.append(Planned(CONTROL_NAME, cfg, control_path(items[0].path)))
+    return out
+
+
 def sweep(plan: Iterable[Planned], *, overwrite: bool = False, resume: bool = False, keep_finished: bool = False,
-          reuse: Sequence[str | os.PathLike] = (), progress: bool = True,
+          reuse: Sequence[str | os.PathLike] = (), progress: bool = True, control: bool = False,
           on_start: Callable[[Run], None] | None = None, on_done: Callable[[Run, RunResults], None] | None = None,
           say: Callable[[str], None] | None = None, datasets: Mapping[str, Splits] | None = None) -> SweepResult:
     """Train (or find) every planned run and collect its test results.
@@ -77,6 +120,7 @@ def sweep(plan: Iterable[Planned], *, overwrite: bool = False, resume: bool = Fa
         overwrite: replace a run folder that exists (else it is refused).
         resume: go on with a run whose folder holds a config (an interrupted sweep).
         keep_finished: read back a finished run made with the same config instead of training it.
+        control: add the equal-budget ``ce`` control of every seed (see :func:`resolved_plan`).
         reuse: more run folders whose identically trained stages are copied, not retrained.
         on_start, on_done: called with each run before it trains, and with it and its results after.
         say: where one line per run goes (which run, found or its balanced accuracy and time).
@@ -85,7 +129,7 @@ def sweep(plan: Iterable[Planned], *, overwrite: bool = False, resume: bool = Fa
     out = SweepResult()
     done: list[Path] = [Path(p) for p in reuse]
     datasets = dict(datasets or {})
-    for item in plan:
+    for item in resolved_plan(plan, datasets, control=control, progress=progress):
         t0 = time.perf_counter()
         seed = item.cfg.seed
         results = finished_results(item.path, item.cfg) if keep_finished else None

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from .. import distributed as D
 from ..config import ShotGroups, StageConfig
-from ..data.augment import augment_batch, mix_batch
+from ..data.augment import augment_batch, mix_batch, random_crop
 from ..data.chipset import ChipSet
 from ..errors import NonFiniteLossError, StopRequested
 from ..eval.metrics import evaluate_logits
@@ -39,6 +39,7 @@ from .losses import Loss
 from .result import StageResult
 from .samplers import EpochSampler, plan_batches
 from .schedule import build_optimizer, lr_at
+from .selection import is_better, selection_mode
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Context:
     progress: bool = True
     log: Callable[[dict[str, Any]], None] = lambda record: None
     timing: Callable[[dict[str, Any]], None] = lambda record: None
+    input_size: int | None = None  #: train on random crops of this size when the chips are larger (data.load_size)
 
     @property
     def autocast(self):
@@ -131,6 +133,7 @@ def fit_stage(
     labels = train.labels.to(device)
 
     history: list[dict[str, Any]] = []
+    select, why = selection_mode(stage, val.class_counts().tolist() if val is not None and len(val) else None)
     best_score, best_state, best_epoch = -1.0, None, None
     start_epoch, start_step = 0, 0
     partial = [0.0, 0.0, 0.0]  # loss sum, correct, seen in the current epoch
@@ -193,6 +196,8 @@ def fit_stage(
                     raise StopRequested(f"stage {stage.name!r} stopped at epoch {epoch + 1}, step {step}")
                 pos = batches[step].to(device)
                 x = images.index_select(0, rows[pos]).float()
+                if ctx.input_size is not None and x.shape[-1] > ctx.input_size:
+                    x = random_crop(x, ctx.input_size, aug_g)
                 y = labels[pos]
                 x = augment_batch(x, stage.augment, aug_g)
                 if ctx.channels_last:
@@ -250,7 +255,7 @@ def fit_stage(
                 vm = evaluate(scored, val, ctx)
                 record.update(val_top1=vm["top1"], val_balanced=vm["balanced"], val_loss=vm.get("loss"))
                 score = vm["balanced"]
-                if stage.select == "best" and score > best_score:
+                if select == "best" and is_better(score, best_score):
                     best_score, best_epoch = score, epoch + 1
                     best_state = copy.deepcopy(scored.state_dict())
             history.append(record)
@@ -267,8 +272,11 @@ def fit_stage(
         bar.close()
     if ema is not None:
         model.load_state_dict(ema.model.state_dict())
-    if stage.select == "best" and best_state is not None:
+    if select == "best" and best_state is not None:
         model.load_state_dict(best_state)
+        why = f"epoch {best_epoch} of {stage.epochs}: {why}"
+    elif stage.epochs:
+        why = f"epoch {stage.epochs} of {stage.epochs}: {why}"
     tau = None
     if stage.tau_grid:
         tau = select_tau(model, val, stage.tau_grid, ctx)
@@ -277,7 +285,7 @@ def fit_stage(
         if ctx.dist.is_main:
             ctx.log(rec)
     val_metrics = evaluate(model, val, ctx) if val is not None and len(val) else {}
-    result = StageResult(stage.name, history, val_metrics, tau, best_epoch)
+    result = StageResult(stage.name, history, val_metrics, tau, best_epoch, why)
     for cb in ctx.callbacks:
         cb.on_stage_end(stage, result)
     return result

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import QUICK_EPOCHS, RunConfig, config_differences, load_config, recipe_dict, stage_role
+from ..config import QUICK_BUDGET, QUICK_EPOCHS, RunConfig, config_differences, load_config, recipe_dict, stage_role
 from ..config.quick import REMOVES_ROLE, epoch_overrides, is_post_hoc
 from ..data import data_kind as _kind
 from ..errors import ConfigError, SartailError
@@ -94,8 +94,12 @@ def stage_overrides(recipe: str, P: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def make_config(recipe: str, P: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> RunConfig:
-    """The config of ``recipe`` for the notebook parameters ``P`` (plus any ``overrides``)."""
-    return load_config(recipe, {**data_overrides(P), **stage_overrides(recipe, P), **dict(overrides or {})})
+    """The config of ``recipe`` for the notebook parameters ``P`` (plus any ``overrides``).
+
+    The notebooks train the epochs their parameters give (no budget floor, as at the quick
+    settings); their comparison adds the equal-budget ``ce@equal`` control.
+    """
+    return load_config(recipe, {**data_overrides(P), **QUICK_BUDGET, **stage_overrides(recipe, P), **dict(overrides or {})})
 
 
 def load_chips(P: Mapping[str, Any]) -> tuple[Any, Any]:
@@ -272,7 +276,7 @@ def compare_recipes(recipes: Sequence[str], P: Mapping[str, Any], *, seeds: Sequ
     plan = [Planned(recipe, make_config(recipe, {**P, "SEED": seed}), root / recipe / f"seed-{seed}")
             for seed in seeds for recipe in recipes]
     t_all = time.perf_counter()
-    done = sweep(plan, overwrite=True, keep_finished=True, reuse=reuse, progress=False, say=say)
+    done = sweep(plan, overwrite=True, keep_finished=True, reuse=reuse, progress=False, say=say, control=True)
     if say:
         say(f"{len(recipes)} recipes x {len(seeds)} seed(s) in {time.perf_counter() - t_all:.0f} s")
     return Comparison(done.results, plan[-1].cfg.shots)

@@ -1,0 +1,37 @@
+"""Which epoch a stage keeps: the rule behind ``select: auto | last | best``.
+
+With one validation chip per tail class, the validation balanced accuracy of an epoch moves
+by 1/C whenever that single chip flips, so the "best" epoch is noise: on MSTAR-LT it kept an
+unconverged head of epoch 3 of 40 and cost the many-shot classes up to 7 points
+(benchmarks/EXPERIMENTS_issue9.md, section 1). ``auto`` therefore trusts the best epoch only
+when every class of the stage has at least :data:`~sartail.config.SELECT_MIN_VAL` validation
+chips, and otherwise keeps the last one.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..config import SELECT_MIN_VAL, StageConfig
+
+
+def selection_mode(stage: StageConfig, val_counts: Sequence[int] | None,
+                   min_val: int = SELECT_MIN_VAL) -> tuple[str, str]:
+    """``("best" | "last", reason)`` for a stage whose validation split has ``val_counts`` chips per class."""
+    if stage.epochs == 0:
+        return "last", "post hoc: no epochs to choose from"
+    if not val_counts or sum(val_counts) == 0:
+        return "last", "last epoch: no validation chips"
+    if stage.select == "last":
+        return "last", "last epoch (select: last)"
+    if stage.select == "best":
+        return "best", "best validation epoch (select: best)"
+    few = sum(1 for n in val_counts if n < min_val)
+    if few:
+        return "last", (f"last epoch (select: auto): {few} of {len(val_counts)} classes have fewer than "
+                        f"{min_val} validation chips")
+    return "best", f"best validation epoch (select: auto): every class has >= {min_val} validation chips"
+
+
+def is_better(score: float, best: float) -> bool:
+    """Ties go to the later epoch (a plateau's end, not its first epoch)."""
+    return score >= best

@@ -1,0 +1,123 @@
+"""The budget floor (chip presentations, fair at any data size), the equal-budget control and selection."""
+import math
+
+import pytest
+import torch
+
+from sartail.config import load_config
+from sartail.config.schema import StageConfig
+from sartail.data.chipset import ChipSet
+from sartail.data.splits import Splits
+from sartail.run.budget import body_presentations, equal_budget_control, floor_epochs, resolve_budget, stage_lengths
+from sartail.run.sweep import Planned, resolved_plan
+from sartail.train.selection import is_better, selection_mode
+
+
+def lengths(cfg, n):
+    """Chips per epoch of every stage on ``n`` training chips (instance / class-balanced samplers: ``n``)."""
+    return [n] * len(cfg.stages)
+
+
+def steps(cfg, n, batch=64):
+    epochs, _, _ = floor_epochs(cfg, lengths(cfg, n))
+    return [e * math.ceil(n / batch) for e in epochs]
+
+
+def test_the_floor_gives_400_and_4000_chips_the_same_budget_and_leaves_40000_at_the_shipped_epochs():
+    cfg = load_config("ce")
+    small, mid, big = floor_epochs(cfg, [400]), floor_epochs(cfg, [2000]), floor_epochs(cfg, [40_000])
+    assert small[0] == [250] and small[1] == pytest.approx(100_000 / (30 * 400))  # 100 k presentations
+    assert mid[0] == [50] and "body epochs x1.7" in mid[2]
+    assert big[0] == [30] and big[1] == 1.0 and "not binding" in big[2]  # 1.2 M presentations: shipped epochs
+    # the same optimizer steps on 400 and 2,000 chips: the body's budget does not depend on the data size
+    assert steps(cfg, 400, batch=40) == steps(cfg, 2000, batch=40) == [2500]
+    assert steps(cfg, 40_000, batch=40) == [30 * 1000]
+
+
+def test_a_multi_stage_recipe_keeps_its_proportions_and_head_stages_get_their_own_floor():
+    cfg = load_config("three_stage")
+    epochs, k, note = floor_epochs(cfg, [400, 300, 400, 400])
+    body = 30 * 400 + 20 * 300 + 10 * 400
+    assert k == pytest.approx(100_000 / body)
+    assert epochs[:3] == [math.ceil(e * k) for e in (30, 20, 10)]  # one factor for every body stage
+    assert epochs[3] == 50 and "classifier 10 -> 50 epochs" in note  # 20 k presentations / 400
+    off = load_config("three_stage", {"budget.min_samples": 0, "budget.head_min_samples": 0})
+    assert floor_epochs(off, [400, 300, 400, 400])[0] == [30, 20, 10, 10]
+
+
+def test_ldam_drw_epoch_follows_the_one_scaling_rule():
+    cfg = load_config("ldam_drw")
+    epochs, _, _ = floor_epochs(cfg, [400])
+    from sartail.config import scaled_drw_epoch
+    from sartail.run.budget import with_epochs
+
+    out = with_epochs(cfg, epochs, cfg.budget)
+    drw = cfg.stages[0].loss.drw_epoch
+    assert out.stages[0].loss.drw_epoch == scaled_drw_epoch(drw, 30, epochs[0]) > drw
+
+
+def tiny_splits(per_class=(40, 20, 10), val=(4, 2, 1)):
+    def chips(counts):
+        labels = torch.cat([torch.full((n,), c) for c, n in enumerate(counts)])
+        return ChipSet.from_tensors(torch.zeros(len(labels), 1, 8, 8, dtype=torch.uint8), labels, ["a", "b", "c"])
+    return Splits(chips(per_class), chips(val), chips(val))
+
+
+def test_resolve_budget_records_what_it_did_and_is_idempotent():
+    data = tiny_splits()
+    cfg = resolve_budget(load_config("ce", {"budget.min_samples": 7000}), data)
+    assert cfg.stages[0].epochs == 100 and cfg.budget.scale == pytest.approx(7000 / (30 * 70), rel=1e-3)
+    assert "body epochs x3.3" in cfg.budget.note
+    assert resolve_budget(cfg, data) is cfg  # a resumed run's saved config is not scaled again
+
+
+def test_the_equal_budget_control_gets_the_body_presentations_of_the_longest_recipe(tmp_path):
+    data = tiny_splits()
+    budget = {"budget.min_samples": 0, "budget.head_min_samples": 0}
+    plan = [Planned(r, load_config(r, {**budget, "seed": 0}), tmp_path / r / "seed-0") for r in ("ce", "three_stage")]
+    datasets = {}
+    from sartail.run.sweep import data_key
+
+    datasets[data_key(plan[0].cfg)] = data
+    out = resolved_plan(plan, datasets, control=True)
+    assert [p.name for p in out] == ["ce", "three_stage", "ce@equal"]
+    control = out[-1]
+    assert control.path == tmp_path / "ce@equal" / "seed-0"
+    three = body_presentations(out[1].cfg, stage_lengths(out[1].cfg, data))
+    assert three == 30 * 70 + 20 * 30 + 10 * 70  # the residual stage removes class 0
+    assert control.cfg.recipe == "ce" and control.cfg.stages[0].epochs == round(three / 70) == 49
+    # optimizer steps of the control = steps of the three-stage body, to an epoch
+    assert abs(control.cfg.stages[0].epochs * 70 - three) <= 70
+    assert equal_budget_control(plan[1].cfg, three, data).stages[0].epochs == 49  # also without a ce template
+
+
+@pytest.mark.parametrize("select,val,want", [
+    ("auto", [6, 5, 1], "last"), ("auto", [6, 5, 5], "best"), ("last", [9, 9, 9], "last"),
+    ("best", [1, 1, 1], "best"), ("auto", None, "last"),
+])
+def test_selection_auto_trusts_the_best_epoch_only_with_enough_validation_chips(select, val, want):
+    mode, why = selection_mode(StageConfig("s", select=select), val)
+    assert mode == want
+    if select == "auto" and want == "last" and val:
+        assert "1 of 3 classes have fewer than 5 validation chips" in why
+
+
+def test_ties_go_to_the_later_epoch():
+    assert is_better(0.9, 0.9) and not is_better(0.89, 0.9)
+
+
+def test_select_auto_keeps_the_last_epoch_with_a_one_chip_validation_class(tmp_path):
+    from engine_helpers import TINY
+
+    from sartail import Run
+
+    over = {**TINY, "stages.rough.epochs": 3}
+    run = Run.create(load_config("ce", over), tmp_path / "r", progress=False)
+    res = run.fit_and_test()
+    vc = res.data["val_counts"]
+    assert min(vc) < 5 and run.results["rough"].best_epoch is None
+    assert res.selected["rough"].startswith("epoch 3 of 3: last epoch (select: auto)")
+    best = Run.create(load_config("ce", {**over, "stages.rough.select": "best"}), tmp_path / "b", progress=False)
+    best.fit()
+    rec = [r["val_balanced"] for r in best.results["rough"].history]
+    assert best.results["rough"].best_epoch == max(i + 1 for i, v in enumerate(rec) if v == max(rec))  # later on ties
