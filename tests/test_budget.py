@@ -10,7 +10,7 @@ from sartail.data.chipset import ChipSet
 from sartail.data.splits import Splits
 from sartail.run.budget import body_presentations, equal_budget_control, floor_epochs, resolve_budget, stage_lengths
 from sartail.run.sweep import Planned, resolved_plan
-from sartail.train.selection import is_better, selection_mode
+from sartail.train.selection import beats_last, chip_margin, is_better, selection_mode
 
 
 def lengths(cfg, n):
@@ -121,3 +121,32 @@ def test_select_auto_keeps_the_last_epoch_with_a_one_chip_validation_class(tmp_p
     best.fit()
     rec = [r["val_balanced"] for r in best.results["rough"].history]
     assert best.results["rough"].best_epoch == max(i + 1 for i, v in enumerate(rec) if v == max(rec))  # later on ties
+
+
+def test_one_validation_chip_of_the_smallest_class_is_the_margin_of_auto():
+    assert chip_margin([22, 18, 17]) == pytest.approx(1 / (3 * 17))
+    # full MSTAR, seed 1: a one-epoch spike to 1.000 against 0.995 at the end is within one chip of 17
+    counts = [22, 18, 22, 19, 18, 22, 22, 17, 22, 22]
+    assert not beats_last(1.0, 0.9954545, counts)
+    assert beats_last(1.0, 0.99, counts)
+    assert not beats_last(0.9, 0.9, [5, 5])
+
+
+def test_select_auto_keeps_the_best_epoch_only_when_it_beats_the_last_by_a_chip(tmp_path, monkeypatch):
+    from engine_helpers import TINY
+
+    import sartail.train.loop as loop
+    from sartail import Run
+
+    monkeypatch.setattr(loop, "selection_mode", lambda stage, counts: selection_mode(stage, counts, min_val=1))
+    run = Run.create(load_config("ce", {**TINY, "stages.rough.epochs": 4}), tmp_path / "r", progress=False)
+    run.fit()
+    stage = run.results["rough"]
+    rec = [r["val_balanced"] for r in stage.history]
+    best = max(i + 1 for i, v in enumerate(rec) if v == max(rec))
+    counts = run.data.val.class_counts().tolist()
+    if beats_last(max(rec), rec[-1], counts):
+        assert stage.best_epoch == best and "best validation epoch" in stage.selected
+    else:
+        assert stage.best_epoch is None and stage.selected.startswith("epoch 4 of 4: last epoch")
+        assert best == 4 or "by no more than one validation chip" in stage.selected

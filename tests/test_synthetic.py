@@ -249,10 +249,12 @@ def test_release_free_memory_is_harmless():
 def test_plain_ce_sinks_the_tail_on_the_default(tmp_path):
     """Small settings: ``ce`` on the long-tailed synthetic default learns the head and loses
     the tail (few-shot accuracy far below many-shot), the phenomenon the demo teaches."""
+    from engine_helpers import NO_FLOOR
+
     from sartail import Run, load_config
 
     cfg = load_config("ce", {"data.scale": 0.006, "data.test_per_class": 20, "model.width": 4,
-                             "stages.rough.epochs": 3, "batch_size": 64, "device": "cpu"})
+                             "stages.rough.epochs": 3, "batch_size": 64, "device": "cpu", **NO_FLOOR})
     res = Run.create(cfg, tmp_path / "ce", progress=False).fit_and_test()
     rough = res.stages["rough"]
     assert rough.many_shot is not None and rough.few_shot is not None

@@ -113,5 +113,7 @@ def config_differences(a: RunConfig, b: RunConfig, *, stages: bool = False) -> l
     for d in (da, db):
         d.pop("description", None)
         d.pop("tensorboard", None)  # a log, not a setting of the run
+        for record in ("scale", "note"):  # what the budget floor applied (its effect is in the epochs)
+            d.get("budget", {}).pop(record, None)
     fa, fb = _flat(da), _flat(db)
     return sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))
