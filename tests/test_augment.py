@@ -1,4 +1,6 @@
 """Batched augmentation: every chip gets its own exact shift / flip / rotation, reproducibly."""
+import math
+
 import pytest
 import torch
 
@@ -132,3 +134,63 @@ def test_fused_crop_and_flip_equal_a_shift_then_a_flip(shape):
     g = gen(4)
     expected = random_flip(random_translate(x, 3, g), g)
     assert torch.equal(augment_batch(x, AugmentConfig(crop=3, flip=True), gen(4)), expected)
+
+
+# ---- small rotations, random erasing, intensity gamma (issue 9, item 3)
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_rotation_turns_a_point_about_the_centre_by_the_drawn_angle():
+    from sartail.data.augment import random_rotate
+
+    x = torch.zeros(1, 1, 41, 41)
+    x[0, 0, 20, 30] = 255.0  # 10 px right of the centre
+    deg = 20.0
+    angle = float((torch.rand(1, generator=_gen(3)) * 2 - 1) * deg)
+    out = random_rotate(x, deg, _gen(3))
+    y, xx = divmod(int(out[0, 0].argmax()), 41)
+    radius, got = math.hypot(y - 20, xx - 20), math.degrees(math.atan2(y - 20, xx - 20))
+    assert abs(radius - 10) <= 1.0
+    assert abs(abs(got) - abs(angle)) <= 4.0 and abs(angle) > 1  # pixel grid: a few degrees
+    flat = torch.full((2, 1, 16, 16), 90.0)
+    assert torch.allclose(random_rotate(flat, 15.0, _gen()), flat)  # reflected edges: no zero corners
+
+
+def test_random_erasing_fills_one_box_with_the_chip_mean():
+    from sartail.data.augment import random_erase
+
+    x = torch.rand(8, 1, 32, 32, generator=_gen(1)) * 255
+    out = random_erase(x, 1.0, _gen(2))
+    for i in range(8):
+        changed = out[i, 0] != x[i, 0]
+        share = changed.float().mean().item()
+        assert 0.01 <= share <= 0.21
+        assert torch.allclose(out[i, 0][changed], x[i].mean().expand(int(changed.sum())))
+    assert torch.equal(random_erase(x, 0.0, _gen(2)), x)
+
+
+def test_gamma_keeps_black_white_and_order_and_changes_contrast():
+    from sartail.data.augment import random_gamma
+
+    ramp = torch.linspace(0, 255, 256).expand(4, 1, 1, 256).contiguous()
+    out = random_gamma(ramp, 0.5, _gen(4))
+    assert torch.allclose(out[..., 0], torch.zeros(4, 1, 1)) and torch.allclose(out[..., -1], torch.full((4, 1, 1), 255.0))
+    assert (out.diff(dim=-1) >= 0).all()  # monotone per chip
+    assert not torch.allclose(out, ramp, atol=1.0)
+
+
+def test_new_augmentations_are_seeded_and_draw_nothing_when_off():
+    x = torch.rand(4, 1, 24, 24, generator=_gen(5)) * 255
+    on = AugmentConfig(crop=2, flip=True, rotate=10.0, erase=0.5, gamma=0.3)
+    assert torch.equal(augment_batch(x, on, _gen(6)), augment_batch(x, on, _gen(6)))
+    g_old, g_new = _gen(7), _gen(7)
+    a = augment_batch(x, AugmentConfig(crop=2, flip=True), g_old)
+    b = augment_batch(x, AugmentConfig(crop=2, flip=True, rotate=0.0, erase=0.0, gamma=0.0), g_new)
+    assert torch.equal(a, b) and torch.equal(g_old.get_state(), g_new.get_state())
+
+
+@pytest.mark.parametrize("field,value", [("rotate", -1.0), ("rotate", 200.0), ("erase", 1.5), ("gamma", -0.1)])
+def test_bad_augmentation_values_are_refused_by_name(field, value):
+    with pytest.raises(ConfigError, match=f"augment.{field}"):
+        AugmentConfig(**{field: value})

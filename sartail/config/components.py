@@ -113,6 +113,13 @@ class AugmentConfig:
             same box of a shuffled copy; the loop weights the two labels by the exact areas.
         cutmix_center: the box centre is drawn uniformly within this central fraction of each
             side: 1 = anywhere (Yun et al.), smaller = a central CutMix (0 = always centred).
+        rotate: rotation by a random angle in ``[-rotate, rotate]`` degrees (bilinear, edges
+            reflected so that no zero corners appear; 0 = off). MSTAR chips are taken at every
+            aspect angle, so a few degrees is a plausible nuisance.
+        erase: probability of random erasing (Zhong et al. 2020): one box of 2-20 % of the chip,
+            aspect 0.3-3.3, filled with the chip's mean grey level (0 = off).
+        gamma: intensity gamma jitter: ``255 * (x / 255) ** exp(u)``, ``u`` uniform in
+            ``[-gamma, gamma]`` per chip (brightness and contrast of SAR chips vary; 0 = off).
     """
 
     crop: int = 4
@@ -122,8 +129,17 @@ class AugmentConfig:
     mixup: float = 0.0
     cutmix: float = 0.0
     cutmix_center: float = 1.0
+    rotate: float = 0.0
+    erase: float = 0.0
+    gamma: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.rotate <= 180:
+            raise ConfigError(f"augment.rotate must lie in [0, 180] degrees, got {self.rotate}")
+        if not 0 <= self.erase <= 1:
+            raise ConfigError(f"augment.erase is a probability in [0, 1], got {self.erase}")
+        if self.gamma < 0:
+            raise ConfigError(f"augment.gamma must be >= 0, got {self.gamma}")
         if self.crop < 0:
             raise ConfigError(f"augment.crop must be >= 0, got {self.crop}")
         if self.speckle < 0:

@@ -73,6 +73,41 @@ def random_speckle(x: torch.Tensor, looks: float, g: torch.Generator) -> torch.T
     return x * e.to(x.device)
 
 
+def random_rotate(x: torch.Tensor, degrees: float, g: torch.Generator) -> torch.Tensor:
+    """Rotate each chip by its own angle in ``[-degrees, degrees]`` about its centre (bilinear, edges reflected)."""
+    angle = (torch.rand(x.shape[0], generator=g) * 2 - 1) * (degrees * np.pi / 180)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    zero = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def random_erase(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
+    """With probability ``p`` per chip, fill one random box (2-20 % of its area, aspect 0.3-3.3) with its mean."""
+    b, _, h, w = x.shape
+    u = torch.rand(b, 5, generator=g)
+    area = (0.02 + 0.18 * u[:, 1]) * h * w
+    aspect = torch.exp(np.log(0.3) + (np.log(1 / 0.3) - np.log(0.3)) * u[:, 2])
+    bh = (area * aspect).sqrt().round().clamp(1, h)
+    bw = (area / aspect).sqrt().round().clamp(1, w)
+    y0 = ((h - bh) * u[:, 3]).floor()
+    x0 = ((w - bw) * u[:, 4]).floor()
+    rows = torch.arange(h)[None, :]
+    cols = torch.arange(w)[None, :]
+    in_y = (rows >= y0[:, None]) & (rows < (y0 + bh)[:, None])
+    in_x = (cols >= x0[:, None]) & (cols < (x0 + bw)[:, None])
+    box = (in_y[:, :, None] & in_x[:, None, :]) & (u[:, 0] < p)[:, None, None]
+    box = box[:, None].to(x.device)
+    return torch.where(box, x.mean(dim=(-2, -1), keepdim=True), x)
+
+
+def random_gamma(x: torch.Tensor, amount: float, g: torch.Generator) -> torch.Tensor:
+    """``255 * (x / 255) ** exp(u)`` with ``u`` uniform in ``[-amount, amount]`` per chip (values 0..255)."""
+    u = (torch.rand(x.shape[0], generator=g) * 2 - 1) * amount
+    return 255.0 * (x.clamp(0, 255) / 255.0) ** torch.exp(u).to(x.device, x.dtype)[:, None, None, None]
+
+
 def random_crop(x: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
     """A random ``size`` x ``size`` window of real pixels of every chip of ``x`` ``[B, 1, H, W]`` (one gather)."""
     b, _, h, w = x.shape
@@ -97,6 +132,13 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> to
         x = random_flip(x, g)
     if cfg.rot90:
         x = random_rot90(x, g)
+    # the options below draw nothing when off, so older runs keep their random streams
+    if cfg.rotate:
+        x = random_rotate(x, cfg.rotate, g)
+    if cfg.gamma:
+        x = random_gamma(x, cfg.gamma, g)
+    if cfg.erase:
+        x = random_erase(x, cfg.erase, g)
     return x
 
 
