@@ -127,6 +127,25 @@ def test_configs_from_parameters():
     assert nb.make_config("ce", {**P, "DATA": "mavoc:/m"}).data.profile is None  # MAVOC is long-tailed already
 
 
+def test_notebooks_use_one_thread_unless_told(monkeypatch):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv(nb.THREADS_ENV, raising=False)
+        assert nb.use_threads() == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv(nb.THREADS_ENV, "2")
+        nb.params({"DATA": "synthetic"}, quiet=True)
+        assert torch.get_num_threads() == 2  # a notebook's params cell applies $SARTAIL_THREADS
+        monkeypatch.setenv(nb.THREADS_ENV, "many")
+        with pytest.raises(ConfigError, match=r"\$SARTAIL_THREADS='many': expected a number"):
+            nb.use_threads()
+        with pytest.raises(ConfigError, match="at least 1"):
+            nb.use_threads(0)
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture
 def tiny():
     return {"DATA": "synthetic", **{k: json.loads(v) for k, v in TINY.items()}, "REMOVE": [0]}
@@ -178,21 +197,21 @@ def test_compare_recipes_reuses_and_reads_back(tmp_path, tiny, capsys):
     P = {**tiny, "RUN_DIR": str(tmp_path)}
     cmp = nb.compare_recipes(["ce", "crt"], P, seeds=[0, 1])
     out = capsys.readouterr().out
-    assert out.count("balanced accuracy") == 4
-    assert list(cmp.results) == ["ce", "crt"] and all(len(v) == 2 for v in cmp.results.values())
+    assert out.count("balanced accuracy") == 6  # ce, crt and the equal-budget control ce@equal, 2 seeds each
+    assert list(cmp.results) == ["ce", "crt", "ce@equal"] and all(len(v) == 2 for v in cmp.results.values())
     # crt copied its first stage from ce's run of the same seed instead of training it
     from sartail.run.rundir import RunDir
 
     crt = RunDir(tmp_path / "compare" / "crt" / "seed-0")
     assert crt.load(crt.stage_checkpoint(0, "rough"))["reused_from"] == str(tmp_path / "compare" / "ce" / "seed-0")
     table = cmp.table()
-    assert list(table.index) == ["ce", "crt"] and "±" in table.loc["ce", "balanced"]
+    assert list(table.index) == ["ce", "crt", "ce@equal"] and "±" in table.loc["ce", "balanced"]
     assert table.loc["ce", "seeds"] == 2
     assert len(cmp.per_class()["ce"]["sedan"]) == 2  # one accuracy per seed
     for fig in (cmp.plot_per_class(), cmp.plot_shots(), cmp.plot_reliability(), cmp.plot_per_class_bars()):
         assert fig.axes
     again = nb.compare_recipes(["ce", "crt"], P, seeds=[0, 1])
-    assert capsys.readouterr().out.count("found in") == 4  # finished runs are read back
+    assert capsys.readouterr().out.count("found in") == 6  # finished runs are read back
     assert again.table().equals(table)
     with pytest.raises(ConfigError):
         nb.compare_recipes([], P)
