@@ -10,7 +10,11 @@ what the kernel did:
 - 01: the stage panel: more epochs, **Run**, the stage trains again, progress and result shown;
 - 02: the class-removal picker: one more class ticked, the residual summary and the panel follow;
 - 03: the re-optimiser chooser: tau-norm fixes the classifier panel's epochs at 0, **Run** applies it;
-- 04: the recipe chooser: one recipe unticked, the comparison re-run shows one row fewer.
+- 04: the recipe chooser: one recipe unticked, the comparison re-run shows one row fewer (the
+  equal-budget ``ce@equal`` row stays);
+- 05: the saliency figure (Grad-CAM and occlusion) renders under its heading, and so do the
+  clutter check and the error gallery;
+- 06: the removal sweep's table and figure render.
 
 Every notebook lives in its own folder (its runs in ``<folder>/runs``), so each test stands
 alone and in any order; the kernel is shut down at the end of its test. One screenshot per
@@ -40,12 +44,14 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ["00_data_tour", "01_stage1_rough", "02_stage2_residual", "03_stage3_balanced", "04_compare_recipes"]
+NAMES = ["00_data_tour", "01_stage1_rough", "02_stage2_residual", "03_stage3_balanced", "04_compare_recipes",
+         "05_what_the_model_sees", "06_removal_sweep"]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 TINY = {"SCALE": "0.002", "TEST_PER_CLASS": "5", "WIDTH": "4", "ROUGH_EPOCHS": "1", "RESIDUAL_EPOCHS": "1",
         "BALANCED_EPOCHS": "1", "CLASSIFIER_EPOCHS": "1", "POOL_PER_CLASS": "20", "GALLERY_PER_CLASS": "3",
-        "SEEDS": "[0]", "RECIPES": "[ce, crt, lws]"}
+        "SEEDS": "[0]", "RECIPES": "[ce, crt, lws]", "FEATURE_CHIPS": "40", "SALIENCY_CHIPS": "2",
+        "CLUTTER_CHIPS": "10", "TOPS": "[]", "SHARES": "[0.5]"}
 STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 WIDGET = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.widget-view+json']"
 
@@ -435,7 +441,8 @@ def test_04_recipe_chooser(page: Any, lab: Lab) -> None:
     chooser = page.locator(".sartail-recipe-chooser").first
     expect(chooser.locator(".sartail-info")).to_contain_text("3 recipe(s): ce, crt, lws")
     table = _cell(page, "comparison.table()").locator(".jp-OutputArea-output table tbody tr")
-    expect(table).to_have_count(3)
+    expect(table).to_have_count(4)  # the three recipes and the equal-budget control
+    assert [t.strip() for t in table.locator("th").all_inner_texts()] == ["ce", "crt", "lws", "ce@equal"]
     lws = chooser.locator(".sartail-recipe-lws input[type=checkbox]")
     lws.uncheck()
     expect(chooser.locator(".sartail-info")).to_contain_text("2 recipe(s): ce, crt", timeout=30_000)
@@ -446,9 +453,53 @@ def test_04_recipe_chooser(page: Any, lab: Lab) -> None:
                  if "nb.compare_recipes(" in c.locator(".jp-InputArea").inner_text())
     _menu(page, "Run", "Run Selected Cell and All Below")
     _wait_all_run(page, timeout=120, after={i: p for i, p in enumerate(prompts) if i >= index})
-    expect(table).to_have_count(2)
-    assert [t.strip() for t in table.locator("th").all_inner_texts()] == ["ce", "crt"]
+    expect(table).to_have_count(3)
+    assert [t.strip() for t in table.locator("th").all_inner_texts()] == ["ce", "crt", "ce@equal"]
     assert "found in" in compare.locator(".jp-OutputArea").inner_text()
     _check_page(page)
     _finish(page, lab, "04_compare_recipes", chooser)
     print(f"browser 04_compare_recipes: {time.monotonic() - t0:.0f} s")
+
+
+def _rendered_images(cell: Any) -> list[tuple[int, int]]:
+    """(naturalWidth, naturalHeight) of every image in a cell's outputs, once each has loaded."""
+    imgs = cell.locator(".jp-OutputArea-output img")
+    for i in range(imgs.count()):
+        imgs.nth(i).evaluate("e => e.complete || new Promise(r => { e.onload = r; e.onerror = r; })")
+    return [tuple(imgs.nth(i).evaluate("e => [e.naturalWidth, e.naturalHeight]")) for i in range(imgs.count())]
+
+
+def test_05_saliency_figure_renders(page: Any, lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    t0 = time.monotonic()
+    _open_and_run(page, lab, "05_what_the_model_sees")
+    cell = _cell(page, "insight.saliency_report(")
+    expect(cell.locator(".jp-OutputArea-output").first).to_contain_text("Saliency maps: Grad-CAM and occlusion")
+    sizes = _rendered_images(cell)
+    assert len(sizes) == 1 and sizes[0][0] > 400 and sizes[0][1] > 200, sizes  # the figure, drawn at its size
+    for code in ("insight.clutter_report(", "insight.error_gallery("):
+        assert [s for s in _rendered_images(_cell(page, code)) if s[0] > 200], code
+    expect(_cell(page, "insight.clutter_report(").locator(".jp-OutputArea-output").first).to_contain_text("clutter")
+    _check_page(page)
+    book = _finish(page, lab, "05_what_the_model_sees", cell)
+    outputs = next(c["outputs"] for c in book["cells"] if "insight.saliency_report(" in "".join(c["source"]))
+    assert [o["output_type"] for o in outputs][:1] == ["stream"] and any("image/png" in o.get("data", {}) for o in outputs)
+    print(f"browser 05_what_the_model_sees: {time.monotonic() - t0:.0f} s")
+
+
+def test_06_removal_sweep_renders(page: Any, lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    t0 = time.monotonic()
+    _open_and_run(page, lab, "06_removal_sweep")
+    sweep = _cell(page, "nb.removal_sweep(")
+    expect(sweep.locator(".jp-OutputArea-output").first).to_contain_text("removed sets x 1 seed(s)")
+    rows = _cell(page, "nb.removal_table(").locator(".jp-OutputArea-output table tbody tr")
+    expect(rows).to_have_count(2)  # none and {0} (= the classes above 50 %)
+    figure = _cell(page, "plots.removal_figure(")
+    assert [s for s in _rendered_images(figure) if s[0] > 400], "the removal figure did not render"
+    _check_page(page)
+    _finish(page, lab, "06_removal_sweep", figure)
+    assert sorted(p.name for p in (lab.folder("06") / "runs" / "removal").iterdir()) == ["none", "remove-0"]
+    print(f"browser 06_removal_sweep: {time.monotonic() - t0:.0f} s")

@@ -8,6 +8,7 @@ import torch
 import sartail.data.sources.files as loaders
 from sartail.data import cache as cache_mod
 from sartail.data import load_folder, load_mavoc, load_mstar
+from sartail.data.chipset import ChipSet
 from sartail.errors import DataError
 
 
@@ -251,3 +252,51 @@ def test_stale_temporary_files_of_a_killed_write_are_removed(tmp_path, make_fold
     os.utime(chip, (time.time() + 5, time.time() + 5))  # a changed file: a new entry is saved
     load_folder(root, size=32, cache=cache, progress=False)
     assert not old.exists() and fresh.exists()
+
+
+# ------------------------------------------------------------------------------ generated chips
+def test_generated_chips_are_made_once_then_read_back(tmp_path, monkeypatch):
+    from sartail.data import sources
+    from sartail.data.sources import synthetic as syn
+
+    monkeypatch.setenv("SARTAIL_CACHE_DIR", str(tmp_path / "c"))
+    calls = []
+    real = syn.make_synthetic
+
+    def counting(**kw):
+        calls.append(kw)
+        return real(**kw)
+    monkeypatch.setattr(syn, "make_synthetic", counting)
+    first = sources.load("synthetic:scale=0.002,test_per_class=3,seed=4", progress=False)
+    again = sources.load("synthetic:scale=0.002,test_per_class=3,seed=4", progress=False)
+    assert len(calls) == 1 and len(entries(tmp_path / "c")) == 2  # the training and the test chips
+    assert same_chips(first, again) and again.synthetic and again.source == "synthetic:train"
+    assert type(again.ids).__name__ == "GeneratedIds"  # kept lazy, not one string per chip
+    direct = real(scale=0.002, test_per_class=3, seed=4, progress=False)[0]
+    assert same_chips(direct, again)
+    sources.load("synthetic:scale=0.002,test_per_class=3,seed=5", progress=False)  # another seed: made anew
+    assert len(calls) == 2 and len(entries(tmp_path / "c")) == 4
+
+
+def test_a_changed_generator_makes_new_chips_and_drops_the_old(tmp_path):
+    code = tmp_path / "renderer.py"
+    code.write_text("v = 1\n")
+    made = []
+
+    def make():
+        made.append(1)
+        return [ChipSet.from_tensors(torch.full((3, 1, 4, 4), len(made), dtype=torch.uint8), [0, 1, 0],
+                                      ["a", "b"], source="gen", synthetic=True)]
+    args = ("toy", {"n": 3}, [code])
+    a = cache_mod.generated(make, *args, parts=1, cache=tmp_path / "c")[0]
+    b = cache_mod.generated(make, *args, parts=1, cache=tmp_path / "c")[0]
+    assert len(made) == 1 and same_chips(a, b) and b.synthetic and b.source == "gen"
+    old = entries(tmp_path / "c")
+    code.write_text("v = 2\n")  # the renderer changed: its chips are made again, the stale entry goes
+    c = cache_mod.generated(make, *args, parts=1, cache=tmp_path / "c")[0]
+    assert len(made) == 2 and int(c.pixels()[0, 0, 0, 0]) == 2
+    assert len(entries(tmp_path / "c")) == 1 and entries(tmp_path / "c") != old
+    cache_mod.generated(make, *args, parts=1, cache=False)
+    assert len(made) == 3
+    with pytest.raises(ValueError, match="made 1 chip sets, expected 2"):
+        cache_mod.generated(make, "toy", {"n": 4}, [code], parts=2, cache=tmp_path / "c")

@@ -127,6 +127,25 @@ def test_configs_from_parameters():
     assert nb.make_config("ce", {**P, "DATA": "mavoc:/m"}).data.profile is None  # MAVOC is long-tailed already
 
 
+def test_notebooks_use_one_thread_unless_told(monkeypatch):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv(nb.THREADS_ENV, raising=False)
+        assert nb.use_threads() == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv(nb.THREADS_ENV, "2")
+        nb.params({"DATA": "synthetic"}, quiet=True)
+        assert torch.get_num_threads() == 2  # a notebook's params cell applies $SARTAIL_THREADS
+        monkeypatch.setenv(nb.THREADS_ENV, "many")
+        with pytest.raises(ConfigError, match=r"\$SARTAIL_THREADS='many': expected a number"):
+            nb.use_threads()
+        with pytest.raises(ConfigError, match="at least 1"):
+            nb.use_threads(0)
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture
 def tiny():
     return {"DATA": "synthetic", **{k: json.loads(v) for k, v in TINY.items()}, "REMOVE": [0]}

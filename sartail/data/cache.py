@@ -8,6 +8,10 @@ so the folder does not grow with every edit. Entries are written atomically, car
 of their contents (a damaged entry is ignored with a warning and decoded afresh) and are
 memory-mapped on load.
 
+Generated chips (the synthetic default) are cached the same way by :func:`generated`: keyed by
+the generator's name and options, the source code of the generator's modules and the torch
+version, so a changed renderer makes (and supersedes) a new entry.
+
 The folder is ``$SARTAIL_CACHE_DIR`` if set, else ``~/.cache/sartail``.
 """
 from __future__ import annotations
@@ -19,14 +23,14 @@ import json
 import os
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..atomic import leftover_temp_files, save_torch
-from .chipset import ChipSet
+from .chipset import ChipSet, GeneratedIds
 
 if TYPE_CHECKING:
     from .decode import DecodeOptions
@@ -101,8 +105,9 @@ def load(cache_dir: Path, key: str, source: str) -> ChipSet | None:
         d: dict[str, Any] = torch.load(path, mmap=True, weights_only=True)
         if _checksum(d["images"], d["labels"], d["ids"]) != d["crc32"]:
             raise ValueError("checksum mismatch: the entry is damaged")
-        chips = ChipSet.from_tensors(d["images"], d["labels"], d["class_names"], _split(d["ids"]), source=source,
-                                     report=_split(d["report"]))
+        ids = GeneratedIds(d["id_prefix"], d["labels"]) if d.get("id_prefix") else _split(d["ids"])
+        chips = ChipSet.from_tensors(d["images"], d["labels"], d["class_names"], ids, source=d.get("source") or source,
+                                     synthetic=bool(d.get("synthetic", False)), report=_split(d["report"]))
     except Exception as exc:  # a damaged cache entry must never stop a load: decode again
         warnings.warn(f"ignoring unreadable cache entry {path} ({exc}); decoding again", stacklevel=2)
         return None
@@ -135,7 +140,9 @@ def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
     path = _path(cache_dir, key)
     whole = len(chips) == chips.images.shape[0] and torch.equal(chips.rows, torch.arange(len(chips)))
     images = chips.images if whole else chips.pixels()  # no copy of a freshly decoded set
-    ids = _join(chips.chip_ids)  # one string: unpickling 300k small strings (weights_only) takes seconds
+    lazy = whole and isinstance(chips.ids, GeneratedIds)
+    # one string: unpickling 300k small strings (weights_only) takes seconds; generated ids are made again
+    ids = "" if lazy else _join(chips.chip_ids)
     payload = {
         "images": images,
         "labels": chips.labels,
@@ -143,6 +150,9 @@ def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
         "ids": ids,
         "report": _join(chips.report),
         "crc32": _checksum(images, chips.labels, ids),  # a flipped bit is noticed, not read back
+        "source": chips.source,
+        "synthetic": chips.synthetic,
+        "id_prefix": chips.ids.prefix if lazy else "",  # type: ignore[attr-defined]  # GeneratedIds when lazy
     }
     try:
         save_torch(path, payload)
@@ -156,3 +166,38 @@ def save(cache_dir: Path, key: str, chips: ChipSet) -> Path:
         with contextlib.suppress(OSError):
             old.unlink()
     return path
+
+
+def generated_key(name: str, options: Mapping[str, Any], code: Sequence[str | os.PathLike], part: int = 0) -> str:
+    """``<group>-<content>`` of generated chips: ``group`` hashes ``name``, ``options`` and ``part``;
+    ``content`` adds the bytes of the ``code`` files and the torch version (what makes the pixels)."""
+    head = {"format": FORMAT, "generator": name, "options": options, "part": part}
+    group = hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode())
+    h = hashlib.sha256(group.digest())
+    h.update(torch.__version__.encode())
+    for path in code:
+        h.update(Path(path).read_bytes())
+    return f"gen{group.hexdigest()[:13]}-{h.hexdigest()[:32]}"
+
+
+def generated(make: Callable[[], Sequence[ChipSet]], name: str, options: Mapping[str, Any],
+              code: Sequence[str | os.PathLike], *, parts: int, cache: bool | str | os.PathLike = True) -> list[ChipSet]:
+    """The ``parts`` chip sets ``make()`` returns, from the cache when they were made before.
+
+    ``make`` must be deterministic in ``options`` (a seeded generator); ``code`` lists the
+    source files whose contents decide its output (a change there makes the chips anew and
+    drops the entries they supersede). ``cache=False`` just calls ``make``.
+    """
+    cache_dir = resolve_dir(cache)
+    if cache_dir is None:
+        return list(make())
+    keys = [generated_key(name, options, code, i) for i in range(parts)]
+    hits = [load(cache_dir, k, name) for k in keys]
+    if all(h is not None for h in hits):
+        return [h for h in hits if h is not None]
+    made = list(make())
+    if len(made) != parts:
+        raise ValueError(f"{name} made {len(made)} chip sets, expected {parts}")
+    for key, chips in zip(keys, made):
+        save(cache_dir, key, chips)
+    return made

@@ -12,6 +12,8 @@ Data. ``DATA`` is a data spec: ``synthetic`` (the embedded SAR-like chips, no do
 notebooks to real data.
 
 Importing this module makes IPython show figures as PNG (:func:`sartail.report.figures.register_ipython`).
+A notebook's :func:`params` also gives PyTorch one CPU thread (:func:`use_threads`;
+``$SARTAIL_THREADS`` sets another number).
 """
 from __future__ import annotations
 
@@ -34,9 +36,42 @@ from ..run.rundir import RunDir
 from ..run.state import stage_settings
 from ..run.sweep import Planned, sweep
 from ..train.callbacks import Callback
-from .params import Params, params, parse_value
+from .params import Params, parse_value
+from .params import params as _params
 
 plots.register_ipython()
+
+#: The environment variable that sets the notebooks' PyTorch CPU threads (default 1).
+THREADS_ENV = "SARTAIL_THREADS"
+
+
+def use_threads(n: int | None = None) -> int:
+    """Make PyTorch use ``n`` CPU threads (default ``$SARTAIL_THREADS``, else 1); return the number set.
+
+    The notebooks train a small network on small batches: a second thread gains little, and on
+    a machine where anything else runs, PyTorch's threads wait for each other. On the 2-core
+    machine with one other job, 6 epochs of stage 1 took 21 s (10 s CPU) with one thread and
+    91 s (60 s CPU) with two, and the synthetic chips 0.8 s against 10 s.
+    """
+    import torch
+
+    if n is None:
+        raw = os.environ.get(THREADS_ENV, "1")
+        try:
+            n = int(raw)
+        except ValueError:
+            raise ConfigError(f"${THREADS_ENV}={raw!r}: expected a number of threads, e.g. 1") from None
+    if n < 1:
+        raise ConfigError(f"the number of threads must be at least 1, got {n}")
+    torch.set_num_threads(n)
+    return n
+
+
+def params(namespace: dict[str, Any], *, environ: Mapping[str, str] | None = None, quiet: bool = False) -> Params:
+    """A notebook's parameters (:func:`sartail.ui.params.params`); reading ``os.environ``, it also calls :func:`use_threads`."""
+    if environ is None:
+        use_threads()
+    return _params(namespace, environ=environ, quiet=quiet)
 
 #: The recipes notebook 04 compares with the seed.
 COMPARE_RECIPES = ("three_stage", "ce", "crt", "lws", "ldam_drw", "logit_adjust", "two_stage")
@@ -128,6 +163,10 @@ def balanced_pool(P: Mapping[str, Any], chips: Any = None) -> Any:
     return chips if chips is not None else load_chips(P)[0]
 
 
+#: Config keys a run fills in itself (the budget floor's outcome): :func:`open_run` does not compare them.
+RESOLVED_KEYS = ("budget.scale", "budget.note")
+
+
 def open_run(cfg: RunConfig, path: str | os.PathLike, *, quiet: bool = False) -> Any:
     """The run in ``path`` if it was made for the same data and model as ``cfg``, else a new one there.
 
@@ -144,7 +183,8 @@ def open_run(cfg: RunConfig, path: str | os.PathLike, *, quiet: bool = False) ->
             saved = None
             say(f"{path} holds a run that cannot be read ({exc}); starting a new one there")
         if saved is not None:
-            diff = config_differences(saved, cfg)
+            # the budget's scale and note are what the run resolved from the other keys, not settings
+            diff = [k for k in config_differences(saved, cfg) if k not in RESOLVED_KEYS]
             if [s.name for s in saved.stages] != [s.name for s in cfg.stages]:
                 diff.append("stages")
             if not diff:
@@ -408,6 +448,7 @@ __all__ = [
     "stage_settings",
     "stage_yaml",
     "sweep_button",
+    "use_threads",
     "sweep_choices",
     "tail_report",
     "training_curves",

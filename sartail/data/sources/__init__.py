@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DataError, suggest
+from .. import cache as _cache
+from .. import render_parts as _render_parts
 from ..chipset import ChipSet
 from ..longtail import stratified_split
 from . import synthetic as _syn
@@ -23,6 +25,25 @@ if TYPE_CHECKING:
     from ...config import DataConfig
 
 Splitter = Callable[["DataKind", str, "DataConfig", int, bool], "tuple[ChipSet, ChipSet | None]"]
+
+
+#: The files whose code decides the generated chips (part of their cache key).
+RENDERER_CODE = tuple(m.__file__ for m in (_syn, _render_parts) if m.__file__)
+
+
+def _generate(counts: list[int], *, size: int, seed: int, prefix: str, progress: bool) -> ChipSet:
+    """:func:`~.synthetic.generate` through the cache (the same options and renderer give the same chips)."""
+    options = {"counts": [int(c) for c in counts], "size": int(size), "seed": int(seed), "prefix": prefix}
+    return _cache.generated(lambda: [_syn.generate(**options, progress=progress)],  # type: ignore[arg-type]  # options hold the keyword types
+                            "synthetic.generate", options, RENDERER_CODE, parts=1)[0]
+
+
+def _make_synthetic(**options: Any) -> tuple[ChipSet, ChipSet]:
+    """:func:`~.synthetic.make_synthetic` (training and test chips) through the cache."""
+    progress = bool(options.pop("progress", True))
+    train, test = _cache.generated(lambda: _syn.make_synthetic(**options, progress=progress), "synthetic.make_synthetic",
+                                   options, RENDERER_CODE, parts=2)
+    return train, test
 
 
 def _disk_splits(kind: DataKind, path: str, d: DataConfig, seed: int, progress: bool) -> tuple[ChipSet, ChipSet | None]:
@@ -38,17 +59,17 @@ def _disk_splits(kind: DataKind, path: str, d: DataConfig, seed: int, progress: 
 def _synthetic_splits(kind: DataKind, path: str, d: DataConfig, seed: int, progress: bool) -> tuple[ChipSet, ChipSet | None]:
     opts = {"scale": d.scale, "test_per_class": d.test_per_class, "size": d.size, **_syn.parse_synthetic_args(path)}
     counts = list(d.counts) if d.counts else _syn.mavoc_counts(float(opts["scale"]))
-    train = _syn.generate(counts, size=int(opts["size"]), seed=int(opts.get("seed", seed)), prefix="train",
-                          progress=progress)
+    train = _generate(counts, size=int(opts["size"]), seed=int(opts.get("seed", seed)), prefix="train",
+                      progress=progress)
     if d.test:
         return train, None
-    test = _syn.generate([int(opts["test_per_class"])] * len(counts), size=int(opts["size"]),
-                         seed=10_000 + d.split_seed, prefix="test", progress=progress)
+    test = _generate([int(opts["test_per_class"])] * len(counts), size=int(opts["size"]),
+                     seed=10_000 + d.split_seed, prefix="test", progress=progress)
     return train, test
 
 
 def _load_synthetic(path: str, **options: Any) -> ChipSet:
-    return _syn.make_synthetic(**{**_syn.parse_synthetic_args(path), **options})[0]
+    return _make_synthetic(**{**_syn.parse_synthetic_args(path), **options})[0]
 
 
 def _disk_pair(kind: DataKind, path: str, defaults: Mapping[str, Any], progress: bool) -> tuple[ChipSet, ChipSet | None]:
@@ -57,11 +78,11 @@ def _disk_pair(kind: DataKind, path: str, defaults: Mapping[str, Any], progress:
 
 def _synthetic_pair(kind: DataKind, path: str, defaults: Mapping[str, Any],
                     progress: bool) -> tuple[ChipSet, ChipSet | None]:
-    return _syn.make_synthetic(**{**defaults, **_syn.parse_synthetic_args(path)}, progress=progress)
+    return _make_synthetic(**{**defaults, **_syn.parse_synthetic_args(path)}, progress=progress)
 
 
 def _synthetic_test(kind: DataKind, path: str, size: int) -> ChipSet:
-    return _syn.make_synthetic(**{"size": size, **_syn.parse_synthetic_args(path)})[1]  # type: ignore[arg-type]  # stubs narrower than the values used
+    return _make_synthetic(**{"size": size, **_syn.parse_synthetic_args(path)})[1]
 
 
 def _disk_test(kind: DataKind, path: str, size: int) -> ChipSet:
@@ -69,7 +90,7 @@ def _disk_test(kind: DataKind, path: str, size: int) -> ChipSet:
 
 
 def _synthetic_pool(per_class: int, seed: int) -> ChipSet:
-    return _syn.generate([per_class] * len(_syn.MODELS), size=56, seed=seed, prefix="pool", progress=False)
+    return _generate([per_class] * len(_syn.MODELS), size=56, seed=seed, prefix="pool", progress=False)
 
 
 @dataclass(frozen=True)
