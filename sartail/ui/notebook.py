@@ -163,10 +163,6 @@ def balanced_pool(P: Mapping[str, Any], chips: Any = None) -> Any:
     return chips if chips is not None else load_chips(P)[0]
 
 
-#: Config keys a run fills in itself (the budget floor's outcome): :func:`open_run` does not compare them.
-RESOLVED_KEYS = ("budget.scale", "budget.note")
-
-
 def open_run(cfg: RunConfig, path: str | os.PathLike, *, quiet: bool = False) -> Any:
     """The run in ``path`` if it was made for the same data and model as ``cfg``, else a new one there.
 
@@ -183,8 +179,7 @@ def open_run(cfg: RunConfig, path: str | os.PathLike, *, quiet: bool = False) ->
             saved = None
             say(f"{path} holds a run that cannot be read ({exc}); starting a new one there")
         if saved is not None:
-            # the budget's scale and note are what the run resolved from the other keys, not settings
-            diff = [k for k in config_differences(saved, cfg) if k not in RESOLVED_KEYS]
+            diff = config_differences(saved, cfg)  # the budget floor's record (scale, note) is not compared
             if [s.name for s in saved.stages] != [s.name for s in cfg.stages]:
                 diff.append("stages")
             if not diff:
