@@ -75,6 +75,23 @@ def plain_rows(path: Path | None, kit_ce: list[RunResults], profile: str) -> lis
     return rows
 
 
+def stage_rows(results: dict[str, list[RunResults]]) -> list[list[str]]:
+    """Per multi-stage recipe, each stage's test balanced accuracy (mean over seeds) and its paired
+    gain over the stage before: where a recipe's accuracy comes from (or goes)."""
+    rows = []
+    for recipe, runs in results.items():
+        names = list(runs[0].stages)
+        if len(names) < 2:
+            continue
+        prev: list[float] | None = None
+        for name in names:
+            vals = [r.stages[name].balanced for r in runs if name in r.stages and r.stages[name].balanced is not None]
+            gain = paired_cell(paired_difference(vals, prev).to_json()) if prev is not None and len(prev) == len(vals) else ""
+            rows.append([recipe, name, str(len(vals)), f"{100 * sum(vals) / len(vals):.1f}", gain])
+            prev = vals
+    return rows
+
+
 def report(out: Path, profile: str, plain: Path | None) -> str:
     results = collect(out / profile)
     if not results:
@@ -91,6 +108,10 @@ def report(out: Path, profile: str, plain: Path | None) -> str:
     sel = {k: v[0].selected for k, v in results.items()}
     lines += [f"selection (seed {results['ce'][0].seed}): " if "ce" in results else "selection:",
               *[f"  {k}: {s}" for k, s in sel.items()]]
+    srows = stage_rows(results)
+    if srows:
+        lines += ["", "stage by stage (test balanced %, mean over seeds; gain: paired with the stage before, 95% CI):",
+                  table(srows, ["recipe", "stage", "seeds", "balanced %", "gain over the stage before"])]
     prow = plain_rows(plain, results.get("ce", []), profile)
     if prow:
         lines += ["", "plain-PyTorch control (benchmarks/plain_loop.py, same chips), paired with the kit's ce:",
