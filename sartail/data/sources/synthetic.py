@@ -32,7 +32,8 @@ from ...errors import DataError
 from .._memory import release_free_memory
 from ..chipset import ChipSet, GeneratedIds
 from ..classes import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
-from ..render_parts import MODELS, PX, Part, TargetModel, _blur_valid, _gauss_taps, _smear_down, _soft_edge  # noqa: F401
+from ..random_fields import speckle, texture
+from ..render_parts import MODELS, PX, Part, TargetModel, _smear_down, _soft_edge  # noqa: F401
 
 #: The default scale of the embedded training set (about 4,400 chips; class 9 keeps 9).
 DEFAULT_SCALE = 0.015
@@ -56,9 +57,11 @@ DARK_SHARE = 0.0024
 #: Depression angles (degrees) of the radar: a target part of height h casts a shadow
 #: h / tan(angle) long (drawn per chip from these, equally often).
 DEPRESSION_DEG: tuple[float, ...] = (25.0, 30.0, 35.0, 40.0, 45.0)
-#: Gaussian point-spread function of the speckle (px, one standard deviation), along rows
-#: (x, azimuth) and columns (y, range): real MAVOC speckle correlates over about 2 px.
-PSF_SIGMA = (1.35, 1.3)
+#: Gaussian amplitude point-spread function of the speckle, per chip: the standard deviation
+#: (px) along its long axis drawn from ``(low, low + span)``, the short axis that times a ratio
+#: from ``(low, low + span)``, the axis at a random angle (real MAVOC speckle correlates over
+#: about 2 px, with streaks whose direction changes from chip to chip).
+PSF_MAJOR, PSF_RATIO = (1.2, 0.5), (0.6, 0.4)
 #: Grey level = brightness * (GREY_OFFSET + GREY_SCALE * intensity ** GREY_POWER), intensity
 #: relative to the mean clutter: a power-law compression between amplitude (0.5) and dB (the
 #: limit 0), fitted to the real chips' grey-level histogram and lower tail.
@@ -66,9 +69,12 @@ GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.20, 0.0, 110.0
 #: Per chip, the power varies log-normally by this standard deviation (of its logarithm):
 #: real chips differ in speckle contrast (processing, looks).
 GREY_POWER_SD = 0.1
-#: Clutter texture: log-normal, the sum of Gaussian noise grids of these sides (px), each
-#: bicubically enlarged to the chip, times these standard deviations (large and mid scale).
-TEXTURE: tuple[tuple[int, float], ...] = ((6, 0.35), (16, 0.45))
+#: Clutter texture: log-normal, a Gaussian field with an exponential autocorrelation whose
+#: length (px) is drawn per chip log-uniformly from ``(low, high)``, times this standard deviation.
+TEXTURE_LENGTH, TEXTURE_SD = (2.0, 12.0), 0.57
+#: Dark patches: where a second such field exceeds a level drawn from ``(low, low + span)``
+#: (standard deviations), the log-reflectivity drops by up to a depth drawn from ``(0, PATCH_DEPTH)``.
+PATCH_LEVEL, PATCH_DEPTH = (0.5, 1.5), 0.0
 #: Per chip, the texture's strength is multiplied by a factor drawn from ``(low, low + span)``:
 #: real scenes range from smooth fields to rough terrain.
 TEXTURE_GAIN = (0.3, 1.4)
@@ -131,6 +137,12 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     terrain = TEXTURE_GAIN[0] + TEXTURE_GAIN[1] * rnd(b)  # smooth fields to rough terrain
     relief_sd = RELIEF_MAX_SD * rnd(b).square()
     relief = torch.randn(b, 1, RELIEF_SIDE, RELIEF_SIDE, generator=g)
+    tex_length = torch.exp(math.log(TEXTURE_LENGTH[0]) + math.log(TEXTURE_LENGTH[1] / TEXTURE_LENGTH[0]) * rnd(b))
+    psf_u = PSF_MAJOR[0] + PSF_MAJOR[1] * rnd(b)
+    psf_v = psf_u * (PSF_RATIO[0] + PSF_RATIO[1] * rnd(b))
+    psf_angle = rnd(b) * math.pi
+    patch_level = PATCH_LEVEL[0] + PATCH_LEVEL[1] * rnd(b)
+    patch_depth = PATCH_DEPTH * rnd(b)
     fields = _field_edges(b, g)
     half = (size - 1) / 2
     coords = torch.arange(size, dtype=torch.float32) - half
@@ -153,24 +165,16 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
                                                   amp[sub_pick], run)
                 body[sub], shadow[sub], points[sub] = refl, shad, pts
     lines = _bright_lines(b, size, g)
-    taps_x, taps_y = _gauss_taps(PSF_SIGMA[0]), _gauss_taps(PSF_SIGMA[1])
-    pad = len(taps_x) - 1
-    grids = [(torch.randn(b, 1, side, side, generator=g), sd) for side, sd in TEXTURE]
     img = torch.empty(b, size, size, dtype=torch.uint8)
     for start in range(0, b, block):
         stop = min(start + block, b)
         n = stop - start
-        # clutter reflectivity: log-normal texture on two scales (bilinear from coarse grids)
-        # the grids summed at the finest grid's size, then enlarged once (bicubic)
-        fine = max(side for side, _ in TEXTURE)
-        tex = torch.zeros(n, 1, fine, fine)
-        for grid, sd in grids:
-            part = grid[start:stop]
-            if part.shape[-1] != fine:
-                part = F.interpolate(part, size=(fine, fine), mode="bicubic", align_corners=False)
-            tex.add_(part, alpha=sd)
-        tex = F.interpolate(tex, size=(size, size), mode="bicubic", align_corners=False)
-        tex = tex.squeeze_(1).mul_(terrain[start:stop].view(n, 1, 1))
+        # clutter reflectivity: a log-normal texture of per-chip strength and correlation length
+        fields2 = texture(tex_length[start:stop], size, g)
+        tex = fields2[:, 0].mul_((TEXTURE_SD * terrain[start:stop]).view(n, 1, 1))
+        # dark patches (tarmac, water, the shadows of trees and buildings) where the second field is high
+        tex.sub_(fields2[:, 1].sub_(patch_level[start:stop].view(n, 1, 1)).mul_(3.0).sigmoid_()
+                 .mul_(patch_depth[start:stop].view(n, 1, 1)))
         if RELIEF_MAX_SD > 0:
             big = F.interpolate(relief[start:stop], size=(size, size), mode="bicubic", align_corners=False)
             tex.add_(big.squeeze_(1).mul_(relief_sd[start:stop].view(n, 1, 1)))
@@ -183,11 +187,8 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
             refl[lines[0][sel] - start] += lines[1][sel]
         refl.mul_(shadow[start:stop].mul_(-shadow_depth[start:stop].view(n, 1, 1)).add_(1.0))
         refl.add_(body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1)))
-        # single-look correlated speckle: |PSF * (complex white noise)|^2, mean 1
-        noise = torch.randn(2 * n, size + pad, size + pad, generator=g)
-        field = _blur_valid(noise, taps_x, taps_y)
-        speckle = field.square_().view(n, 2, size, size).sum(1)
-        intensity = refl.mul_(speckle.mul_(_speckle_norm(taps_x, taps_y)))
+        # single-look correlated speckle (mean 1) behind a rotated anisotropic PSF
+        intensity = refl.mul_(speckle(psf_u[start:stop], psf_v[start:stop], psf_angle[start:stop], size, g))
         intensity.add_(points[start:stop].mul_(scatter_gain[start:stop].view(n, 1, 1)))
         grey = intensity.clamp_min_(0).pow_(power[start:stop].view(n, 1, 1)).mul_((GREY_SCALE * contrast[start:stop]).view(n, 1, 1))
         grey.add_(GREY_OFFSET).mul_(brightness[start:stop].view(n, 1, 1))
@@ -195,11 +196,6 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     _native_size(img, g)
     img[rnd(b) < DARK_SHARE] = 0
     return img.unsqueeze(1)
-
-
-def _speckle_norm(taps_x: list[float], taps_y: list[float]) -> float:
-    """The factor that gives the speckle of :func:`render_chips` a mean of 1."""
-    return 1.0 / (2.0 * sum(t * t for t in taps_x) * sum(t * t for t in taps_y))
 
 
 def _bright_lines(b: int, size: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
