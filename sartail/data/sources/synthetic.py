@@ -61,41 +61,46 @@ DEPRESSION_DEG: tuple[float, ...] = (25.0, 30.0, 35.0, 40.0, 45.0)
 #: (px) along its long axis drawn from ``(low, low + span)``, the short axis that times a ratio
 #: from ``(low, low + span)``, the axis at a random angle (real MAVOC speckle correlates over
 #: about 2 px, with streaks whose direction changes from chip to chip).
-PSF_MAJOR, PSF_RATIO = (1.2, 0.5), (0.6, 0.4)
+PSF_MAJOR, PSF_RATIO = (1.4, 0.0), (0.52, 0.5)
 #: Grey level = brightness * (GREY_OFFSET + GREY_SCALE * intensity ** GREY_POWER), intensity
 #: relative to the mean clutter: a power-law compression between amplitude (0.5) and dB (the
 #: limit 0), fitted to the real chips' grey-level histogram and lower tail.
-GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.20, 0.0, 110.0
+GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.21, 0.0, 104.0
+#: Per chip, the offset varies by this standard deviation (grey levels): in real chips the
+#: brighter ones have the lower local coefficient of variation (a varying floor).
+GREY_OFFSET_SD = 8.0
 #: Per chip, the power varies log-normally by this standard deviation (of its logarithm):
 #: real chips differ in speckle contrast (processing, looks).
-GREY_POWER_SD = 0.1
+GREY_POWER_SD = 0.0
 #: Clutter texture: log-normal, a Gaussian field with an exponential autocorrelation whose
 #: length (px) is drawn per chip log-uniformly from ``(low, high)``, times this standard deviation.
-TEXTURE_LENGTH, TEXTURE_SD = (2.0, 12.0), 0.57
+TEXTURE_LENGTH, TEXTURE_SD = (6.0, 27.0), 0.1
 #: Dark patches: where a second such field exceeds a level drawn from ``(low, low + span)``
 #: (standard deviations), the log-reflectivity drops by up to a depth drawn from ``(0, PATCH_DEPTH)``.
-PATCH_LEVEL, PATCH_DEPTH = (0.5, 1.5), 0.0
+PATCH_LEVEL, PATCH_DEPTH = (1.4, 0.04), 5.9
 #: Per chip, the texture's strength is multiplied by a factor drawn from ``(low, low + span)``:
 #: real scenes range from smooth fields to rough terrain.
-TEXTURE_GAIN = (0.3, 1.4)
+TEXTURE_GAIN = (0.6, 1.3)
 #: Per chip, drawn uniformly from ``(low, low + span)``: the diffuse return of the target body
 #: and the peak return of its point scatterers (intensities over the mean clutter), and how
 #: much of the clutter the shadow takes away.
-BODY_GAIN, SCATTER_GAIN, SHADOW_DEPTH = (5.0, 5.0), (15.0, 25.0), (0.75, 0.2)
+BODY_GAIN, SCATTER_GAIN, SHADOW_DEPTH = (5.0, 5.0), (15.0, 25.0), (0.68, 0.11)
+#: Share of the body's diffuse return that is speckled (the rest adds without speckle).
+BODY_SPECKLE = 0.62
 #: Log-normal chip-to-chip variation (standard deviations of the logarithm) of brightness and contrast.
-BRIGHTNESS_SD, CONTRAST_SD = 0.08, 0.06
+BRIGHTNESS_SD, CONTRAST_SD = 0.14, 0.18
 #: Target position jitter: the centre moves up to half this (px) along each axis.
 JITTER = 4.0
 #: Share of chips with a straight bright feature (a road edge, a wall, a guard rail).
-LINE_SHARE = 0.12
+LINE_SHARE = 0.135
 #: Large-scale scene structure: a coarse log-reflectivity relief (a noise grid of this side,
 #: bicubically enlarged) whose standard deviation is drawn per chip as ``max_sd * u ** 2``
 #: (u uniform): most scenes flat, some with strong low-frequency relief, as the real chips'
 #: widely spread autocorrelation lengths show.
-RELIEF_SIDE, RELIEF_MAX_SD = 3, 1.0
+RELIEF_SIDE, RELIEF_MAX_SD = 3, 1.5
 #: Share of chips crossed by a field boundary (a straight edge between two terrains), and the
 #: standard deviation of the log-reflectivity step across it.
-FIELD_SHARE, FIELD_STEP_SD = 0.4, 0.6
+FIELD_SHARE, FIELD_STEP_SD = 0.47, 0.24
 
 
 def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, block: int = 256) -> torch.Tensor:
@@ -133,6 +138,7 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     shadow_depth = SHADOW_DEPTH[0] + SHADOW_DEPTH[1] * rnd(b)
     brightness = torch.exp(BRIGHTNESS_SD * torch.randn(b, generator=g))
     contrast = torch.exp(CONTRAST_SD * torch.randn(b, generator=g))
+    offset = GREY_OFFSET + GREY_OFFSET_SD * torch.randn(b, generator=g)
     power = GREY_POWER * torch.exp(GREY_POWER_SD * torch.randn(b, generator=g))
     terrain = TEXTURE_GAIN[0] + TEXTURE_GAIN[1] * rnd(b)  # smooth fields to rough terrain
     relief_sd = RELIEF_MAX_SD * rnd(b).square()
@@ -186,12 +192,15 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         if sel.any():
             refl[lines[0][sel] - start] += lines[1][sel]
         refl.mul_(shadow[start:stop].mul_(-shadow_depth[start:stop].view(n, 1, 1)).add_(1.0))
-        refl.add_(body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1)))
+        ret = body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1))
+        refl.add_(ret, alpha=BODY_SPECKLE)
         # single-look correlated speckle (mean 1) behind a rotated anisotropic PSF
         intensity = refl.mul_(speckle(psf_u[start:stop], psf_v[start:stop], psf_angle[start:stop], size, g))
+        if BODY_SPECKLE < 1.0:  # the rest of the body's return is steady (many bright facets)
+            intensity.add_(ret, alpha=1.0 - BODY_SPECKLE)
         intensity.add_(points[start:stop].mul_(scatter_gain[start:stop].view(n, 1, 1)))
         grey = intensity.clamp_min_(0).pow_(power[start:stop].view(n, 1, 1)).mul_((GREY_SCALE * contrast[start:stop]).view(n, 1, 1))
-        grey.add_(GREY_OFFSET).mul_(brightness[start:stop].view(n, 1, 1))
+        grey.add_(offset[start:stop].view(n, 1, 1)).mul_(brightness[start:stop].view(n, 1, 1))
         img[start:stop] = grey.clamp_(0, 255).round_().to(torch.uint8)
     _native_size(img, g)
     img[rnd(b) < DARK_SHARE] = 0
