@@ -65,7 +65,7 @@ PSF_MAJOR, PSF_RATIO = (1.4, 0.0), (0.52, 0.5)
 #: Grey level = brightness * (GREY_OFFSET + GREY_SCALE * intensity ** GREY_POWER), intensity
 #: relative to the mean clutter: a power-law compression between amplitude (0.5) and dB (the
 #: limit 0), fitted to the real chips' grey-level histogram and lower tail.
-GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.21, 0.0, 104.0
+GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.21, 0.0, 107.0
 #: Per chip, the offset varies by this standard deviation (grey levels): in real chips the
 #: brighter ones have the lower local coefficient of variation (a varying floor).
 GREY_OFFSET_SD = 8.0
@@ -88,7 +88,7 @@ BODY_GAIN, SCATTER_GAIN, SHADOW_DEPTH = (5.0, 5.0), (15.0, 25.0), (0.68, 0.11)
 #: Share of the body's diffuse return that is speckled (the rest adds without speckle).
 BODY_SPECKLE = 0.62
 #: Log-normal chip-to-chip variation (standard deviations of the logarithm) of brightness and contrast.
-BRIGHTNESS_SD, CONTRAST_SD = 0.14, 0.18
+BRIGHTNESS_SD, CONTRAST_SD = 0.08, 0.08
 #: Target position jitter: the centre moves up to half this (px) along each axis.
 JITTER = 4.0
 #: Share of chips with a straight bright feature (a road edge, a wall, a guard rail).
