@@ -32,7 +32,7 @@ from ...errors import DataError
 from .._memory import release_free_memory
 from ..chipset import ChipSet, GeneratedIds
 from ..classes import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
-from ..random_fields import speckle, texture
+from ..random_fields import fft_side, speckle, texture
 from ..render_parts import MODELS, PX, Part, TargetModel, _smear_down, _soft_edge  # noqa: F401
 
 #: The default scale of the embedded training set (about 4,400 chips; class 9 keeps 9).
@@ -176,7 +176,9 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         stop = min(start + block, b)
         n = stop - start
         # clutter reflectivity: a log-normal texture of per-chip strength and correlation length
-        fields2 = texture(tex_length[start:stop], size, g)
+        side = fft_side(size)
+        noise = torch.randn(n, 4, side, side, generator=g)  # per chip: texture, then speckle
+        fields2 = texture(tex_length[start:stop], size, noise[:, :2])
         tex = fields2[:, 0].mul_((TEXTURE_SD * terrain[start:stop]).view(n, 1, 1))
         # dark patches (tarmac, water, the shadows of trees and buildings) where the second field is high
         tex.sub_(fields2[:, 1].sub_(patch_level[start:stop].view(n, 1, 1)).mul_(3.0).sigmoid_()
@@ -195,7 +197,7 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         ret = body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1))
         refl.add_(ret, alpha=BODY_SPECKLE)
         # single-look correlated speckle (mean 1) behind a rotated anisotropic PSF
-        intensity = refl.mul_(speckle(psf_u[start:stop], psf_v[start:stop], psf_angle[start:stop], size, g))
+        intensity = refl.mul_(speckle(psf_u[start:stop], psf_v[start:stop], psf_angle[start:stop], size, noise[:, 2:]))
         if BODY_SPECKLE < 1.0:  # the rest of the body's return is steady (many bright facets)
             intensity.add_(ret, alpha=1.0 - BODY_SPECKLE)
         intensity.add_(points[start:stop].mul_(scatter_gain[start:stop].view(n, 1, 1)))
