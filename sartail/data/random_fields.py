@@ -22,9 +22,9 @@ import math
 import torch
 
 
-def fft_side(size: int) -> int:
-    """The FFT side used for chips of ``size`` px: the next power of two at least 8 px larger."""
-    return 1 << math.ceil(math.log2(size + 8))
+def fft_side(size: int, margin: int = 8) -> int:
+    """The FFT side for fields of ``size`` px: the next power of two at least ``margin`` px larger."""
+    return 1 << math.ceil(math.log2(size + margin))
 
 
 def _frequencies(side: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -176,9 +176,12 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         stop = min(start + block, b)
         n = stop - start
         # clutter reflectivity: a log-normal texture of per-chip strength and correlation length
-        side = fft_side(size)
-        noise = torch.randn(n, 4, side, side, generator=g)  # per chip: texture, then speckle
-        fields2 = texture(tex_length[start:stop], size, noise[:, :2])
+        # per chip: the texture's noise (at half resolution: the texture is smooth), the speckle's
+        half = (size + 1) // 2
+        tex_side, side = fft_side(half, 4), fft_side(size)
+        noise = torch.randn(n, 2 * tex_side * tex_side + 2 * side * side, generator=g)
+        fields2 = texture(tex_length[start:stop] / 2, half, noise[:, : 2 * tex_side**2].view(n, 2, tex_side, tex_side))
+        fields2 = F.interpolate(fields2, size=(size, size), mode="bilinear", align_corners=False)
         tex = fields2[:, 0].mul_((TEXTURE_SD * terrain[start:stop]).view(n, 1, 1))
         # dark patches (tarmac, water, the shadows of trees and buildings) where the second field is high
         tex.sub_(fields2[:, 1].sub_(patch_level[start:stop].view(n, 1, 1)).mul_(3.0).sigmoid_()
@@ -197,7 +200,8 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         ret = body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1))
         refl.add_(ret, alpha=BODY_SPECKLE)
         # single-look correlated speckle (mean 1) behind a rotated anisotropic PSF
-        intensity = refl.mul_(speckle(psf_u[start:stop], psf_v[start:stop], psf_angle[start:stop], size, noise[:, 2:]))
+        intensity = refl.mul_(speckle(psf_u[start:stop], psf_v[start:stop], psf_angle[start:stop], size,
+                                       noise[:, 2 * tex_side**2 :].view(n, 2, side, side)))
         if BODY_SPECKLE < 1.0:  # the rest of the body's return is steady (many bright facets)
             intensity.add_(ret, alpha=1.0 - BODY_SPECKLE)
         intensity.add_(points[start:stop].mul_(scatter_gain[start:stop].view(n, 1, 1)))
