@@ -108,17 +108,19 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
 
     A chip is the intensity of coherent clutter and a target, compressed to grey levels:
 
-    - clutter reflectivity: a smooth log-normal texture on two scales, a coarse relief of
-      per-chip strength (:data:`RELIEF_MAX_SD`), now and then a field boundary (a step in
-      log-reflectivity, :data:`FIELD_SHARE`) and a straight bright feature (a road edge or wall);
+    - clutter reflectivity: a log-normal texture with an exponential autocorrelation of per-chip
+      length (:data:`TEXTURE_LENGTH`), dark patches from its twin field (:data:`PATCH_DEPTH`),
+      a coarse relief of per-chip strength (:data:`RELIEF_MAX_SD`), now and then a field
+      boundary (:data:`FIELD_SHARE`) and a straight bright feature (a road edge or wall);
     - the target: diffuse body parts (the class geometry of :data:`MODELS`, rotated and
       jittered) and the radar shadow behind them, whose length is each part's height over
       the tangent of the chip's depression angle (:data:`DEPRESSION_DEG`);
-    - speckle: single-look, spatially correlated (a complex Gaussian field through a
-      Gaussian point-spread function, :data:`PSF_SIGMA`), multiplying clutter and body;
+    - speckle: single-look, spatially correlated (a complex Gaussian field through an
+      anisotropic Gaussian point-spread function at a random angle, :data:`PSF_MAJOR`),
+      multiplying the clutter and :data:`BODY_SPECKLE` of the body's return (the rest is steady);
     - bright point scatterers (not speckled) on top, as a few dominant corner returns;
-    - grey = brightness * (offset + scale * intensity ** power), with a brightness, a
-      contrast and a power (about 0.2) that vary from chip to chip, rounded to uint8;
+    - grey = brightness * (offset + scale * contrast * intensity ** power), with a brightness,
+      a contrast and an offset that vary from chip to chip, rounded to uint8;
     - the chip's native size (:data:`NATIVE_SIZES`) centre-cropped / zero-padded to
       ``size``, and a rare all-dark chip (:data:`DARK_SHARE`), as in the real chips.
 
