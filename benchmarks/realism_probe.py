@@ -5,7 +5,7 @@
 
 Renders the synthetic balanced test set (800 chips) with the module constants of
 ``sartail.data.sources.synthetic`` overridden by the ``NAME=VALUE`` arguments (Python literals,
-e.g. ``RELIEF_MAX_SD=1.5 PSF_SIGMA=(1.35,1.3)``), and prints the 2-fold cross-validated AUC of a
+e.g. ``RELIEF_MAX_SD=1.5 PSF_MAJOR=(1.4,0.0)``), and prints the 2-fold cross-validated AUC of a
 standardised logistic regression on the per-chip statistics, and per statistic its coefficient,
 KS distance, single-statistic AUC and both sets' mean +- std. Real chips: ``$SARTAIL_REAL``
 (default ``../shared/data/mavoc2022_test_sar``); their statistics are cached in /tmp.

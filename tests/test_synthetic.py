@@ -8,8 +8,6 @@ from sartail.data import DEFAULT_SCALE, MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS, m
 from sartail.data._memory import release_free_memory
 from sartail.data.sources.synthetic import (
     MODELS,
-    _blur_valid,
-    _gauss_taps,
     _smear_down,
     generate,
     parse_synthetic_args,
@@ -223,14 +221,33 @@ def test_shadow_smear_equals_a_sliding_maximum(steps):
     assert torch.equal(_smear_down(mask, steps), reference)
 
 
-def test_separable_blur_equals_the_2d_convolution():
-    x = torch.randn(4, 30, 27, generator=torch.Generator().manual_seed(0))
-    taps = torch.tensor(_gauss_taps(2.0))
-    kernel = torch.outer(taps, taps).view(1, 1, 9, 9)
-    reference = F.conv2d(x.unsqueeze(1), kernel).squeeze(1)
-    out = _blur_valid(x, _gauss_taps(2.0))
-    assert out.shape == (4, 22, 19)
-    torch.testing.assert_close(out, reference, atol=1e-5, rtol=1e-5)
+def test_speckle_has_mean_one_and_follows_the_psf_axis():
+    """Speckle intensity is exponential (mean 1, std 1) and correlates further along the PSF's long axis."""
+    from sartail.data.random_fields import fft_side, speckle
+
+    n = 64
+    noise = torch.randn(n, 2, fft_side(48), fft_side(48), generator=torch.Generator().manual_seed(0))
+    s = speckle(torch.full((n,), 2.0), torch.full((n,), 0.7), torch.zeros(n), 48, noise)  # long axis along rows
+    assert s.shape == (n, 48, 48)
+    assert abs(float(s.mean()) - 1.0) < 0.05 and abs(float(s.std()) - 1.0) < 0.1
+    d = s - s.mean((1, 2), keepdim=True)
+    along = float((d[:, :, :-2] * d[:, :, 2:]).mean() / d.square().mean())
+    across = float((d[:, :-2, :] * d[:, 2:, :]).mean() / d.square().mean())
+    assert along > 0.3 > 0.1 > across
+
+
+def test_texture_is_standardised_and_correlates_over_its_length():
+    """Two independent unit fields per chip; the autocorrelation at the correlation length is near 1/e."""
+    from sartail.data.random_fields import fft_side, texture
+
+    noise = torch.randn(32, 2, fft_side(56), fft_side(56), generator=torch.Generator().manual_seed(1))
+    t = texture(torch.tensor([4.0] * 32), 56, noise)
+    assert t.shape == (32, 2, 56, 56)
+    torch.testing.assert_close(t.mean((2, 3)), torch.zeros(32, 2), atol=1e-5, rtol=0)
+    torch.testing.assert_close(t.std((2, 3)), torch.ones(32, 2), atol=1e-5, rtol=0)
+    acf4 = float((t[..., :-4] * t[..., 4:]).mean())
+    assert 0.15 < acf4 < 0.55  # exp(-1) = 0.37, lowered a little by the per-chip mean removal
+    assert abs(float((t[:, 0] * t[:, 1]).mean())) < 0.05
 
 
 @pytest.mark.parametrize("block", [1, 7, 256, 4096])
@@ -279,14 +296,6 @@ def test_shadow_length_follows_the_depression_angle():
         lengths.append(int((shadow[0, :, 28] > 0.5).sum()))  # the shadow down the centre column
     # height 2.4 x 1.4 px: 7.2 px at 25 degrees, 3.4 px at 45 degrees
     assert lengths[0] - lengths[1] in (3, 4, 5)
-
-
-def test_separable_blur_with_two_tap_sets():
-    x = torch.randn(2, 20, 20, generator=torch.Generator().manual_seed(1))
-    tx, ty = _gauss_taps(1.0), _gauss_taps(2.0)
-    kernel = torch.outer(torch.tensor(ty), torch.tensor(tx)).view(1, 1, 9, 9)
-    torch.testing.assert_close(_blur_valid(x, tx, ty), F.conv2d(x.unsqueeze(1), kernel).squeeze(1), atol=1e-5,
-                               rtol=1e-5)
 
 
 def test_scene_relief_and_field_edges_lengthen_the_autocorrelation(monkeypatch):

@@ -1,5 +1,5 @@
 """Building blocks of the synthetic renderer (:mod:`sartail.data.sources.synthetic`):
-the vehicle target model of each MAVOC class, and the separable filters it renders with."""
+the vehicle target model of each MAVOC class and the shadow smear it renders with."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -96,25 +96,4 @@ def _smear_down(mask: torch.Tensor, steps: int) -> torch.Tensor:
         nxt = out.clone()
         torch.maximum(out[:, rest:], out[:, :-rest], out=nxt[:, rest:])
         out = nxt
-    return out
-
-
-def _gauss_taps(sigma: float) -> list[float]:
-    r = torch.arange(9, dtype=torch.float32) - 4
-    k = torch.exp(-(r**2) / (2 * sigma**2))
-    return (k / k.sum()).tolist()
-
-
-def _blur_valid(x: torch.Tensor, taps: list[float], taps_y: list[float] | None = None) -> torch.Tensor:
-    """'Valid' separable convolution of ``x`` [B, H, W] with ``taps`` along rows (and
-    ``taps_y``, by default the same, along columns)."""
-    ty = taps if taps_y is None else taps_y
-    k, ky = len(taps), len(ty)
-    h, w = x.shape[1] - ky + 1, x.shape[2] - k + 1
-    rows = x[:, 0:h, :] * ty[0]
-    for i in range(1, ky):
-        rows.add_(x[:, i : i + h, :], alpha=ty[i])
-    out = rows[:, :, 0:w] * taps[0]
-    for i in range(1, k):
-        out.add_(rows[:, :, i : i + w], alpha=taps[i])
     return out

@@ -32,7 +32,8 @@ from ...errors import DataError
 from .._memory import release_free_memory
 from ..chipset import ChipSet, GeneratedIds
 from ..classes import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS
-from ..render_parts import MODELS, PX, Part, TargetModel, _blur_valid, _gauss_taps, _smear_down, _soft_edge  # noqa: F401
+from ..random_fields import fft_side, speckle, texture
+from ..render_parts import MODELS, PX, Part, TargetModel, _smear_down, _soft_edge  # noqa: F401
 
 #: The default scale of the embedded training set (about 4,400 chips; class 9 keeps 9).
 DEFAULT_SCALE = 0.015
@@ -56,40 +57,50 @@ DARK_SHARE = 0.0024
 #: Depression angles (degrees) of the radar: a target part of height h casts a shadow
 #: h / tan(angle) long (drawn per chip from these, equally often).
 DEPRESSION_DEG: tuple[float, ...] = (25.0, 30.0, 35.0, 40.0, 45.0)
-#: Gaussian point-spread function of the speckle (px, one standard deviation), along rows
-#: (x, azimuth) and columns (y, range): real MAVOC speckle correlates over about 2 px.
-PSF_SIGMA = (1.35, 1.3)
+#: Gaussian amplitude point-spread function of the speckle, per chip: the standard deviation
+#: (px) along its long axis drawn from ``(low, low + span)``, the short axis that times a ratio
+#: from ``(low, low + span)``, the axis at a random angle (real MAVOC speckle correlates over
+#: about 2 px, with streaks whose direction changes from chip to chip).
+PSF_MAJOR, PSF_RATIO = (1.4, 0.0), (0.52, 0.5)
 #: Grey level = brightness * (GREY_OFFSET + GREY_SCALE * intensity ** GREY_POWER), intensity
 #: relative to the mean clutter: a power-law compression between amplitude (0.5) and dB (the
 #: limit 0), fitted to the real chips' grey-level histogram and lower tail.
-GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.20, 0.0, 110.0
+GREY_POWER, GREY_OFFSET, GREY_SCALE = 0.21, 0.0, 107.0
+#: Per chip, the offset varies by this standard deviation (grey levels): in real chips the
+#: brighter ones have the lower local coefficient of variation (a varying floor).
+GREY_OFFSET_SD = 8.0
 #: Per chip, the power varies log-normally by this standard deviation (of its logarithm):
 #: real chips differ in speckle contrast (processing, looks).
-GREY_POWER_SD = 0.1
-#: Clutter texture: log-normal, the sum of Gaussian noise grids of these sides (px), each
-#: bicubically enlarged to the chip, times these standard deviations (large and mid scale).
-TEXTURE: tuple[tuple[int, float], ...] = ((6, 0.35), (16, 0.45))
+GREY_POWER_SD = 0.0
+#: Clutter texture: log-normal, a Gaussian field with an exponential autocorrelation whose
+#: length (px) is drawn per chip log-uniformly from ``(low, high)``, times this standard deviation.
+TEXTURE_LENGTH, TEXTURE_SD = (6.0, 27.0), 0.1
+#: Dark patches: where a second such field exceeds a level drawn from ``(low, low + span)``
+#: (standard deviations), the log-reflectivity drops by up to a depth drawn from ``(0, PATCH_DEPTH)``.
+PATCH_LEVEL, PATCH_DEPTH = (1.4, 0.04), 5.9
 #: Per chip, the texture's strength is multiplied by a factor drawn from ``(low, low + span)``:
 #: real scenes range from smooth fields to rough terrain.
-TEXTURE_GAIN = (0.3, 1.4)
+TEXTURE_GAIN = (0.6, 1.3)
 #: Per chip, drawn uniformly from ``(low, low + span)``: the diffuse return of the target body
 #: and the peak return of its point scatterers (intensities over the mean clutter), and how
 #: much of the clutter the shadow takes away.
-BODY_GAIN, SCATTER_GAIN, SHADOW_DEPTH = (5.0, 5.0), (15.0, 25.0), (0.75, 0.2)
+BODY_GAIN, SCATTER_GAIN, SHADOW_DEPTH = (5.0, 5.0), (15.0, 25.0), (0.68, 0.11)
+#: Share of the body's diffuse return that is speckled (the rest adds without speckle).
+BODY_SPECKLE = 0.62
 #: Log-normal chip-to-chip variation (standard deviations of the logarithm) of brightness and contrast.
-BRIGHTNESS_SD, CONTRAST_SD = 0.08, 0.06
+BRIGHTNESS_SD, CONTRAST_SD = 0.08, 0.08
 #: Target position jitter: the centre moves up to half this (px) along each axis.
 JITTER = 4.0
 #: Share of chips with a straight bright feature (a road edge, a wall, a guard rail).
-LINE_SHARE = 0.12
+LINE_SHARE = 0.135
 #: Large-scale scene structure: a coarse log-reflectivity relief (a noise grid of this side,
 #: bicubically enlarged) whose standard deviation is drawn per chip as ``max_sd * u ** 2``
 #: (u uniform): most scenes flat, some with strong low-frequency relief, as the real chips'
 #: widely spread autocorrelation lengths show.
-RELIEF_SIDE, RELIEF_MAX_SD = 3, 1.0
+RELIEF_SIDE, RELIEF_MAX_SD = 3, 1.5
 #: Share of chips crossed by a field boundary (a straight edge between two terrains), and the
 #: standard deviation of the log-reflectivity step across it.
-FIELD_SHARE, FIELD_STEP_SD = 0.4, 0.6
+FIELD_SHARE, FIELD_STEP_SD = 0.47, 0.24
 
 
 def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, block: int = 256) -> torch.Tensor:
@@ -97,17 +108,19 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
 
     A chip is the intensity of coherent clutter and a target, compressed to grey levels:
 
-    - clutter reflectivity: a smooth log-normal texture on two scales, a coarse relief of
-      per-chip strength (:data:`RELIEF_MAX_SD`), now and then a field boundary (a step in
-      log-reflectivity, :data:`FIELD_SHARE`) and a straight bright feature (a road edge or wall);
+    - clutter reflectivity: a log-normal texture with an exponential autocorrelation of per-chip
+      length (:data:`TEXTURE_LENGTH`), dark patches from its twin field (:data:`PATCH_DEPTH`),
+      a coarse relief of per-chip strength (:data:`RELIEF_MAX_SD`), now and then a field
+      boundary (:data:`FIELD_SHARE`) and a straight bright feature (a road edge or wall);
     - the target: diffuse body parts (the class geometry of :data:`MODELS`, rotated and
       jittered) and the radar shadow behind them, whose length is each part's height over
       the tangent of the chip's depression angle (:data:`DEPRESSION_DEG`);
-    - speckle: single-look, spatially correlated (a complex Gaussian field through a
-      Gaussian point-spread function, :data:`PSF_SIGMA`), multiplying clutter and body;
+    - speckle: single-look, spatially correlated (a complex Gaussian field through an
+      anisotropic Gaussian point-spread function at a random angle, :data:`PSF_MAJOR`),
+      multiplying the clutter and :data:`BODY_SPECKLE` of the body's return (the rest is steady);
     - bright point scatterers (not speckled) on top, as a few dominant corner returns;
-    - grey = brightness * (offset + scale * intensity ** power), with a brightness, a
-      contrast and a power (about 0.2) that vary from chip to chip, rounded to uint8;
+    - grey = brightness * (offset + scale * contrast * intensity ** power), with a brightness,
+      a contrast and an offset that vary from chip to chip, rounded to uint8;
     - the chip's native size (:data:`NATIVE_SIZES`) centre-cropped / zero-padded to
       ``size``, and a rare all-dark chip (:data:`DARK_SHARE`), as in the real chips.
 
@@ -127,10 +140,17 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     shadow_depth = SHADOW_DEPTH[0] + SHADOW_DEPTH[1] * rnd(b)
     brightness = torch.exp(BRIGHTNESS_SD * torch.randn(b, generator=g))
     contrast = torch.exp(CONTRAST_SD * torch.randn(b, generator=g))
+    offset = GREY_OFFSET + GREY_OFFSET_SD * torch.randn(b, generator=g)
     power = GREY_POWER * torch.exp(GREY_POWER_SD * torch.randn(b, generator=g))
     terrain = TEXTURE_GAIN[0] + TEXTURE_GAIN[1] * rnd(b)  # smooth fields to rough terrain
     relief_sd = RELIEF_MAX_SD * rnd(b).square()
     relief = torch.randn(b, 1, RELIEF_SIDE, RELIEF_SIDE, generator=g)
+    tex_length = torch.exp(math.log(TEXTURE_LENGTH[0]) + math.log(TEXTURE_LENGTH[1] / TEXTURE_LENGTH[0]) * rnd(b))
+    psf_u = PSF_MAJOR[0] + PSF_MAJOR[1] * rnd(b)
+    psf_v = psf_u * (PSF_RATIO[0] + PSF_RATIO[1] * rnd(b))
+    psf_angle = rnd(b) * math.pi
+    patch_level = PATCH_LEVEL[0] + PATCH_LEVEL[1] * rnd(b)
+    patch_depth = PATCH_DEPTH * rnd(b)
     fields = _field_edges(b, g)
     half = (size - 1) / 2
     coords = torch.arange(size, dtype=torch.float32) - half
@@ -153,24 +173,21 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
                                                   amp[sub_pick], run)
                 body[sub], shadow[sub], points[sub] = refl, shad, pts
     lines = _bright_lines(b, size, g)
-    taps_x, taps_y = _gauss_taps(PSF_SIGMA[0]), _gauss_taps(PSF_SIGMA[1])
-    pad = len(taps_x) - 1
-    grids = [(torch.randn(b, 1, side, side, generator=g), sd) for side, sd in TEXTURE]
     img = torch.empty(b, size, size, dtype=torch.uint8)
     for start in range(0, b, block):
         stop = min(start + block, b)
         n = stop - start
-        # clutter reflectivity: log-normal texture on two scales (bilinear from coarse grids)
-        # the grids summed at the finest grid's size, then enlarged once (bicubic)
-        fine = max(side for side, _ in TEXTURE)
-        tex = torch.zeros(n, 1, fine, fine)
-        for grid, sd in grids:
-            part = grid[start:stop]
-            if part.shape[-1] != fine:
-                part = F.interpolate(part, size=(fine, fine), mode="bicubic", align_corners=False)
-            tex.add_(part, alpha=sd)
-        tex = F.interpolate(tex, size=(size, size), mode="bicubic", align_corners=False)
-        tex = tex.squeeze_(1).mul_(terrain[start:stop].view(n, 1, 1))
+        # clutter reflectivity: a log-normal texture of per-chip strength and correlation length
+        # per chip: the texture's noise (at half resolution: the texture is smooth), the speckle's
+        half = (size + 1) // 2
+        tex_side, side = fft_side(half, 4), fft_side(size)
+        noise = torch.randn(n, 2 * tex_side * tex_side + 2 * side * side, generator=g)
+        fields2 = texture(tex_length[start:stop] / 2, half, noise[:, : 2 * tex_side**2].view(n, 2, tex_side, tex_side))
+        fields2 = F.interpolate(fields2, size=(size, size), mode="bilinear", align_corners=False)
+        tex = fields2[:, 0].mul_((TEXTURE_SD * terrain[start:stop]).view(n, 1, 1))
+        # dark patches (tarmac, water, the shadows of trees and buildings) where the second field is high
+        tex.sub_(fields2[:, 1].sub_(patch_level[start:stop].view(n, 1, 1)).mul_(3.0).sigmoid_()
+                 .mul_(patch_depth[start:stop].view(n, 1, 1)))
         if RELIEF_MAX_SD > 0:
             big = F.interpolate(relief[start:stop], size=(size, size), mode="bicubic", align_corners=False)
             tex.add_(big.squeeze_(1).mul_(relief_sd[start:stop].view(n, 1, 1)))
@@ -182,24 +199,20 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         if sel.any():
             refl[lines[0][sel] - start] += lines[1][sel]
         refl.mul_(shadow[start:stop].mul_(-shadow_depth[start:stop].view(n, 1, 1)).add_(1.0))
-        refl.add_(body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1)))
-        # single-look correlated speckle: |PSF * (complex white noise)|^2, mean 1
-        noise = torch.randn(2 * n, size + pad, size + pad, generator=g)
-        field = _blur_valid(noise, taps_x, taps_y)
-        speckle = field.square_().view(n, 2, size, size).sum(1)
-        intensity = refl.mul_(speckle.mul_(_speckle_norm(taps_x, taps_y)))
+        ret = body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1))
+        refl.add_(ret, alpha=BODY_SPECKLE)
+        # single-look correlated speckle (mean 1) behind a rotated anisotropic PSF
+        intensity = refl.mul_(speckle(psf_u[start:stop], psf_v[start:stop], psf_angle[start:stop], size,
+                                       noise[:, 2 * tex_side**2 :].view(n, 2, side, side)))
+        if BODY_SPECKLE < 1.0:  # the rest of the body's return is steady (many bright facets)
+            intensity.add_(ret, alpha=1.0 - BODY_SPECKLE)
         intensity.add_(points[start:stop].mul_(scatter_gain[start:stop].view(n, 1, 1)))
         grey = intensity.clamp_min_(0).pow_(power[start:stop].view(n, 1, 1)).mul_((GREY_SCALE * contrast[start:stop]).view(n, 1, 1))
-        grey.add_(GREY_OFFSET).mul_(brightness[start:stop].view(n, 1, 1))
+        grey.add_(offset[start:stop].view(n, 1, 1)).mul_(brightness[start:stop].view(n, 1, 1))
         img[start:stop] = grey.clamp_(0, 255).round_().to(torch.uint8)
     _native_size(img, g)
     img[rnd(b) < DARK_SHARE] = 0
     return img.unsqueeze(1)
-
-
-def _speckle_norm(taps_x: list[float], taps_y: list[float]) -> float:
-    """The factor that gives the speckle of :func:`render_chips` a mean of 1."""
-    return 1.0 / (2.0 * sum(t * t for t in taps_x) * sum(t * t for t in taps_y))
 
 
 def _bright_lines(b: int, size: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
