@@ -275,7 +275,7 @@ def fit_stage(
         model.load_state_dict(ema.model.state_dict())
     last_score = next((r["val_balanced"] for r in reversed(history) if "val_balanced" in r), None)
     if select == "best" and stage.select == "auto" and best_state is not None and last_score is not None \
-            and not beats_last(best_score, last_score, val_counts):
+            and best_epoch != stage.epochs and not beats_last(best_score, last_score, val_counts):
         select = "last"
         why = (f"last epoch (select: auto): the best epoch ({best_epoch}, {best_score:.3f}) beats the last "
                f"({last_score:.3f}) by no more than one validation chip ({chip_margin(val_counts):.3f})")
