@@ -10,7 +10,7 @@ from sartail.data.chipset import ChipSet
 from sartail.data.splits import Splits
 from sartail.run.budget import body_presentations, equal_budget_control, floor_epochs, resolve_budget, stage_lengths
 from sartail.run.sweep import Planned, resolved_plan
-from sartail.train.selection import beats_last, chip_margin, is_better, selection_mode
+from sartail.train.selection import beats_last, chip_margin, is_better, overrule_best, selection_mode
 
 
 def lengths(cfg, n):
@@ -150,3 +150,13 @@ def test_select_auto_keeps_the_best_epoch_only_when_it_beats_the_last_by_a_chip(
     else:  # an earlier best within one chip of the last: the last is kept, and the summary says why
         assert stage.best_epoch is None and stage.selected.startswith("epoch 4 of 4: last epoch")
         assert "by no more than one validation chip" in stage.selected
+
+
+def test_auto_overrules_an_earlier_best_within_one_chip_and_nothing_else():
+    auto, best = StageConfig("s", epochs=54, select="auto"), StageConfig("s", epochs=54, select="best")
+    counts = [22, 18, 22, 19, 18, 22, 22, 17, 22, 22]
+    why = overrule_best(auto, 29, 1.0, 0.9954545, counts)
+    assert why is not None and "beats the last (0.995) by no more than one validation chip" in why
+    assert overrule_best(auto, 29, 1.0, 0.99, counts) is None  # more than a chip better: the best stands
+    assert overrule_best(auto, 54, 1.0, 1.0, counts) is None  # the best is the last epoch
+    assert overrule_best(best, 29, 1.0, 0.9954545, counts) is None  # select: best means best

@@ -300,3 +300,14 @@ def test_a_changed_generator_makes_new_chips_and_drops_the_old(tmp_path):
     assert len(made) == 3
     with pytest.raises(ValueError, match="made 1 chip sets, expected 2"):
         cache_mod.generated(make, "toy", {"n": 4}, [code], parts=2, cache=tmp_path / "c")
+
+
+def test_the_generated_chips_key_covers_every_renderer_module():
+    """A change to any module that makes the synthetic pixels must make new chips, not read old ones."""
+    from pathlib import Path
+
+    from sartail.data import random_fields, render_parts
+    from sartail.data.sources import RENDERER_CODE
+    from sartail.data.sources import synthetic as syn
+
+    assert {Path(p).name for p in RENDERER_CODE} == {Path(m.__file__).name for m in (syn, render_parts, random_fields)}

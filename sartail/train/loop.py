@@ -39,7 +39,7 @@ from .losses import Loss
 from .result import StageResult
 from .samplers import EpochSampler, plan_batches
 from .schedule import build_optimizer, lr_at
-from .selection import beats_last, chip_margin, is_better, selection_mode
+from .selection import is_better, overrule_best, selection_mode
 
 
 @dataclass
@@ -273,13 +273,11 @@ def fit_stage(
         bar.close()
     if ema is not None:
         model.load_state_dict(ema.model.state_dict())
-    last_score = next((r["val_balanced"] for r in reversed(history) if "val_balanced" in r), None)
-    if select == "best" and stage.select == "auto" and best_state is not None and last_score is not None \
-            and best_epoch != stage.epochs and not beats_last(best_score, last_score, val_counts):
-        select = "last"
-        why = (f"last epoch (select: auto): the best epoch ({best_epoch}, {best_score:.3f}) beats the last "
-               f"({last_score:.3f}) by no more than one validation chip ({chip_margin(val_counts):.3f})")
-        best_epoch = None
+    if select == "best" and best_state is not None:
+        last_score = next((r["val_balanced"] for r in reversed(history) if "val_balanced" in r), None)
+        overruled = overrule_best(stage, best_epoch, best_score, last_score, val_counts)
+        if overruled:
+            select, why, best_epoch = "last", overruled, None
     if select == "best" and best_state is not None:
         model.load_state_dict(best_state)
         why = f"epoch {best_epoch} of {stage.epochs}: {why}"

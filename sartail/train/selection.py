@@ -46,6 +46,17 @@ def beats_last(best: float, last: float, val_counts: Sequence[int]) -> bool:
     return best - last > chip_margin(val_counts) + 1e-12
 
 
+def overrule_best(stage: StageConfig, best_epoch: int | None, best: float, last: float | None,
+                  val_counts: Sequence[int]) -> str | None:
+    """Why ``select: auto`` keeps the last epoch after all (``None``: the best epoch stands).
+
+    That is when an earlier best epoch does not beat the last by more than one chip."""
+    if stage.select != "auto" or last is None or best_epoch in (None, stage.epochs) or beats_last(best, last, val_counts):
+        return None
+    return (f"last epoch (select: auto): the best epoch ({best_epoch}, {best:.3f}) beats the last "
+            f"({last:.3f}) by no more than one validation chip ({chip_margin(val_counts):.3f})")
+
+
 def is_better(score: float, best: float) -> bool:
     """Ties go to the later epoch (a plateau's end, not its first epoch)."""
     return score >= best

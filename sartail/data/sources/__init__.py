@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import DataError, suggest
 from .. import cache as _cache
+from .. import random_fields as _random_fields
 from .. import render_parts as _render_parts
 from ..chipset import ChipSet
 from ..longtail import stratified_split
@@ -28,7 +29,7 @@ Splitter = Callable[["DataKind", str, "DataConfig", int, bool], "tuple[ChipSet, 
 
 
 #: The files whose code decides the generated chips (part of their cache key).
-RENDERER_CODE = tuple(m.__file__ for m in (_syn, _render_parts) if m.__file__)
+RENDERER_CODE = tuple(m.__file__ for m in (_syn, _render_parts, _random_fields) if m.__file__)
 
 
 def _generate(counts: list[int], *, size: int, seed: int, prefix: str, progress: bool) -> ChipSet:
