@@ -5,7 +5,8 @@ $SARTAIL_MSTAR_ROOT): a stratified 25 % fold is held out first as the (near-bala
 set, fixed across seeds; the long-tailed training set is drawn from the rest with the run's
 seed (exponential profile with ratio 100; ``--profiles full``: every remaining chip, balanced
 MSTAR); 10 % of it is split off for validation. Chips are centre-cropped to 64 x 64 (never
-resized), batch 64 (the MSTAR habit on small data, see README "Data kinds"). Every recipe runs
+resized), batch 64: the MSTAR kind's own input defaults (sartail/config/inputs.py), so nothing
+is set beyond the data and the fold. Every recipe runs
 its shipped settings, incl. the budget floor (``budget.min_samples``) and ``select: auto``;
 the sweep adds the equal-budget control ``ce@equal`` and reuses identical stages.
 
@@ -142,7 +143,7 @@ def main() -> None:
         return
     if not (MSTAR / "train").is_dir():
         raise SystemExit(f"MSTAR not found at {MSTAR} (set SARTAIL_MSTAR_ROOT)")
-    base = {"data.train": f"mstar:{MSTAR}", "data.size": 64, "batch_size": 64, "device": args.device,
+    base = {"data.train": f"mstar:{MSTAR}", "device": args.device,
             "data.split_seed": 0, "data.test_fraction": 0.25}
     extra = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     t_start = time.perf_counter()

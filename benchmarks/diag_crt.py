@@ -4,6 +4,11 @@ Every variant re-trains only the classifier stage (the `ce` stage is trained onc
 and reused), on the chips of bench_accuracy.py. Prints one JSON line per (variant, seed):
 
     python benchmarks/diag_crt.py --seeds 0,1,2 --epoch-scale 4 --variants default,last,...
+    python benchmarks/diag_crt.py --seeds 0,1,2,3,4 --ce runs/bench_accuracy/exp100/ce --variants default,keep
+
+At ``--epoch-scale 1`` (the default) the runs get the shipped budget floor; ``--ce`` names a
+folder of finished ``ce`` runs (``seed-N``, e.g. bench_accuracy.py's) to build on instead of
+training them again (they are used only if their config is the one this script would train).
 """
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ from pathlib import Path
 import torch
 
 from sartail import Run
-from sartail.config import load_scaled_config
+from sartail.config import config_differences, load_scaled_config
 from sartail.data.splits import prepare_data
+from sartail.run.budget import resolve_budget
 
 REPO = Path(__file__).resolve().parents[1]
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", REPO.parent / "shared" / "data" / "mstar_soc10"))
@@ -33,40 +39,49 @@ VARIANTS = {
     "last_const": {C + "select": "last", C + "schedule.name": "constant"},
     "best_noaug": {C + "augment.crop": 0, C + "augment.flip": False},
     "last_ep4x": {C + "select": "last", C + "sampler.epoch_size": 1536},
+    # at the shipped defaults the head-only stage is already `select: last` (auto) and 52 epochs long
+    "keep": {C + "head": "keep"},
+    "lr0.01": {C + "optimizer.lr": 0.01},
+    "keep_lr0.01": {C + "head": "keep", C + "optimizer.lr": 0.01},
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--epoch-scale", type=float, default=4.0)
+    ap.add_argument("--epoch-scale", type=float, default=1.0)
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--out", default=str(REPO / "runs" / "diag_crt"))
+    ap.add_argument("--ce", default="", help="folder of finished ce runs (seed-N) to reuse; default OUT/ce")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra overrides for every run")
     args = ap.parse_args()
     import yaml
 
     extra = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
-    base = {"data.train": f"mstar:{MSTAR}", "data.size": 64, "batch_size": 64, "device": "cpu", "data.split_seed": 0,
+    base = {"data.train": f"mstar:{MSTAR}", "device": "cpu", "data.split_seed": 0,
             "data.test_fraction": 0.25, "data.profile": "exp", "data.ratio": 100, **extra}
     out = Path(args.out)
     for seed in [int(s) for s in args.seeds.split(",")]:
         over = {**base, "seed": seed}
         data = prepare_data(load_scaled_config("ce", {k: v for k, v in over.items() if not k.startswith("stages.")}),
                             progress=False)
-        ce_path = out / "ce" / f"seed-{seed}"
-        ce_cfg = load_scaled_config("ce", over, args.epoch_scale)
-        if (ce_path / "results.json").exists() and Run.resume(ce_path, data=data, progress=False).cfg == ce_cfg:
+        ce_path = (Path(args.ce) if args.ce else out / "ce") / f"seed-{seed}"
+        ce_cfg = resolve_budget(load_scaled_config("ce", over, args.epoch_scale), data)
+        diff = (config_differences(Run.resume(ce_path, data=data, progress=False).cfg, ce_cfg, stages=True)
+                if (ce_path / "results.json").exists() else ["no finished run"])
+        if not diff:
             ce = json.loads((ce_path / "results.json").read_text())
+        elif args.ce:
+            raise SystemExit(f"--ce {ce_path}: not the ce run this script would train ({'; '.join(diff[:3])})")
         else:
-            ce = Run.create(ce_cfg, ce_path, overwrite=True, data=data, progress=False).fit_and_test()
+            ce = Run.create(ce_cfg, ce_path, overwrite=True, data=data, progress=False).fit_and_test().to_json()
         print(json.dumps({"variant": "ce", "seed": seed, **{k: ce["final"][k] for k in ("balanced", "many_shot", "few_shot")}}),
               flush=True)
         for name in args.variants.split(","):
             path = out / name / f"seed-{seed}"
             cfg = load_scaled_config("crt", {**over, **VARIANTS[name]}, args.epoch_scale)
             run = Run.create(cfg, path, overwrite=True, data=data, reuse=[ce_path], progress=False)
-            res = run.fit_and_test()
+            res = run.fit_and_test().to_json()
             hist = [r for r in run.dir.metrics() if r.get("stage") == "classifier" and "val_balanced" in r]
             f = res["final"]
             print(json.dumps({"variant": name, "seed": seed, "balanced": f["balanced"], "many_shot": f["many_shot"],

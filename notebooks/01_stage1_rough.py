@@ -61,10 +61,10 @@ run = nb.open_run(nb.make_config("three_stage", P), f"{RUN_DIR}/three_stage")
 # not trained again; changing them trains it anew (and drops the later stages of the run).
 
 # %%
-nb.stage_yaml(run, "rough")  # a stage is data: its resolved config
+panel = widgets.StagePanel(run, "rough", epochs=ROUGH_EPOCHS, lr=ROUGH_LR, sampler=ROUGH_SAMPLER)
+nb.stage_yaml(run, "rough", panel.changes())  # a stage is data: the config Run trains with the panel's settings
 
 # %%
-panel = widgets.StagePanel(run, "rough", epochs=ROUGH_EPOCHS, lr=ROUGH_LR, sampler=ROUGH_SAMPLER)
 panel
 
 # %% [markdown]

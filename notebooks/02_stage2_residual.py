@@ -81,14 +81,15 @@ nb.sweep_button(picker, RUN_DIR)  # "add to sweep": notebook 06 also sweeps the 
 # %% [markdown]
 # ## Train stage 2
 # **Run** applies the picker's classes and the settings, then trains from stage 1's checkpoint.
-# Stage 2 is data: its resolved config, as the run will train it.
-
-# %%
-nb.stage_yaml(run, "residual")
+# Stage 2 is data: its resolved config, as **Run** will train it with the picker's classes and
+# the panel's settings.
 
 # %%
 panel = widgets.StagePanel(run, "residual", picker=picker, epochs=RESIDUAL_EPOCHS, lr=RESIDUAL_LR,
                            controls=("epochs", "lr"))
+nb.stage_yaml(run, "residual", panel.changes())
+
+# %%
 panel
 
 # %%

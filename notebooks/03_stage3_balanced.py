@@ -67,10 +67,10 @@ nb.ensure_stage(run, "residual")  # stages 1 and 2: found in the run directory, 
 # ## 3a · Balanced fine-tuning of the whole model
 
 # %%
-nb.stage_yaml(run, "balanced")  # a stage is data: its resolved config
+balanced = widgets.StagePanel(run, "balanced", epochs=BALANCED_EPOCHS, lr=BALANCED_LR)
+nb.stage_yaml(run, "balanced", balanced.changes())  # a stage is data: the config Run trains with the panel's settings
 
 # %%
-balanced = widgets.StagePanel(run, "balanced", epochs=BALANCED_EPOCHS, lr=BALANCED_LR)
 balanced
 
 # %%

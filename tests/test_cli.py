@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from engine_helpers import NO_FLOOR_CLI
 
 from sartail.cli import main
@@ -103,13 +104,17 @@ def test_run_on_a_long_tailed_mstar_subset(tmp_path, monkeypatch):
     monkeypatch.setenv("SARTAIL_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "mstar"
     args = ["run", "crt", "--data", f"mstar:{MSTAR}", "--profile", "exp", "--ratio", "10", "--out", str(out),
-            "--set", "data.size=64", "--set", "model.width=4", "--set", "stages.*.epochs=1", "--device", "cpu",
+            "--set", "model.width=4", "--set", "stages.*.epochs=1", "--device", "cpu",
             "--quiet", "--no-figures", *NO_FLOOR_CLI]
     assert main(args) == 0
     res = json.loads((out / "results.json").read_text())
     counts = res["data"]["train_counts"]
     assert res["data"]["classes"][0] == "2S1" and counts[0] / counts[-1] == pytest.approx(10, rel=0.35)
     assert sum(res["data"]["test_counts"]) == pytest.approx(0.25 * 2746, rel=0.02)  # a stratified held-out fold
+    # the MSTAR kind's input defaults, with nothing set: 64 px chips, batch 64 (sartail/config/inputs.py)
+    assert res["data"]["chip_size"] == [64, 64]
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["data"]["size"] == 64 and saved["batch_size"] == 64
 
 
 def test_data_tour_prints_the_class_table_and_writes_a_figure(tmp_path, capsys):
@@ -164,3 +169,21 @@ def test_sweep_removal_is_a_command():
 
     args = build_parser().parse_args(["sweep-removal", "--seeds", "0,1", "--top", "2,3", "--remove", "0,3"])
     assert args.func is cmd_sweep_removal and args.recipe == "three_stage" and args.remove == ["0,3"]
+
+
+def test_demo_trains_three_stage_ce_and_the_control_and_draws_only_what_it_shows(tmp_path, capsys):
+    """`sartail demo` at a tiny --scale: three runs, one stage table, the figures of three_stage and the comparison."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--scale", "0.002", "--device", "cpu", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    for row in ("three_stage/rough", "three_stage/classifier", "ce (baseline)", "ce@equal (control)"):
+        assert row in printed
+    assert "SYNTHETIC" in printed and "equal-budget control" in printed
+    saved = yaml.safe_load((out / "three_stage" / "config.yaml").read_text())
+    assert saved["data"]["scale"] == 0.002
+    assert {p.name for p in (out / "three_stage" / "figures").glob("*.png")} == {
+        "per_class_accuracy.png", "confusion_matrices.png", "training_curves.png"}
+    assert (out / "figures" / "ce_vs_three_stage.png").stat().st_size > 0
+    for baseline in ("ce", "ce@equal"):  # trained and scored, but drawn only in the comparison
+        assert (out / baseline / "results.json").exists() and not list((out / baseline / "figures").glob("*.png"))
+    assert "three_stage" in json.loads((out / "three_stage" / "results.json").read_text())["recipe"]

@@ -114,3 +114,28 @@ def test_epoch_scale_keeps_each_recipes_proportions():
     for bad in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="epoch scale must be a positive number"):
             epoch_scale_overrides(load_config("ce"), bad)
+
+
+def test_the_data_kind_sets_input_defaults_that_explicit_values_override(tmp_path):
+    """MSTAR trains on 64 px with batch 64 unless the user or the recipe says otherwise; other kinds keep 56 / 128."""
+    from sartail.config import KIND_INPUTS, load_scaled_config
+
+    mstar = load_config("three_stage", {"data.train": "MSTAR:/chips"})  # the kind prefix is case-insensitive
+    assert (mstar.data.size, mstar.batch_size) == (64, 64) == tuple(KIND_INPUTS["mstar"].values())
+    assert (load_config("ce").data.size, load_config("ce").batch_size) == (56, 128)
+    for spec in ("mavoc:/m", "folder:/f", "synthetic:scale=0.01"):
+        cfg = load_config("ce", {"data.train": spec})
+        assert (cfg.data.size, cfg.batch_size) == (56, 128), spec
+    cfg = load_config("ce", ["data.train=mstar:/chips", "data.size=48"])  # the user's value wins, per key
+    assert (cfg.data.size, cfg.batch_size) == (48, 64)
+    recipe = tmp_path / "mine.yaml"
+    recipe.write_text("batch_size: 32\ndata: {train: 'mstar:/chips'}\nstages: [{name: rough, epochs: 2}]\n")
+    cfg = load_config(str(recipe))  # so does the recipe's
+    assert (cfg.data.size, cfg.batch_size) == (64, 32)
+    scaled = load_scaled_config("ce", {"data.train": "mstar:/chips"}, epoch_scale=2)
+    assert (scaled.data.size, scaled.batch_size, scaled.stages[0].epochs) == (64, 64, 2 * load_config("ce").stages[0].epochs)
+    # a saved config.yaml is rebuilt as written, never re-defaulted
+    from sartail.config import config_from_dict
+
+    old = load_config("ce", ["data.train=mstar:/chips", "data.size=56", "batch_size=128"]).to_dict()
+    assert (config_from_dict(old).data.size, config_from_dict(old).batch_size) == (56, 128)

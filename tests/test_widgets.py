@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+import yaml
 
 from sartail import Run, prepare_data
 from sartail.data import make_synthetic
@@ -214,6 +215,9 @@ def test_panel_with_picker_trains_the_residual_stage_and_refuses_empty_sets(run)
     assert "after rough, not trained yet" in panel.status.value
     picker.checkboxes[1].value = True
     assert panel.changes()["remove"] == [0, 1]
+    # the notebooks' YAML shows the stage as Run will train it, before Run changes the run's config
+    shown = yaml.safe_load(nb.stage_yaml(run, "residual", panel.changes()))["stages"][0]
+    assert (shown["epochs"], shown["remove"]) == (1, [0, 1]) and run.cfg.stage("residual").remove != (0, 1)
     with pytest.raises(DataError):
         picker.set_removed(range(10))  # the empty class set is refused ...
     assert panel.changes()["remove"] == [0, 1]  # ... and the panel keeps the last good choice

@@ -11,6 +11,7 @@ import yaml
 
 from ..errors import ConfigError, suggest
 from .build import build_dataclass
+from .inputs import with_kind_inputs
 from .overrides import apply_overrides, epoch_scale_overrides, parse_override
 from .schema import RunConfig
 
@@ -62,9 +63,13 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
 
 
 def load_config(recipe: str | Mapping[str, Any], overrides: Mapping[str, Any] | Sequence[str] = ()) -> RunConfig:
-    """A validated :class:`RunConfig` from a recipe name, a recipe file or a dict, plus overrides."""
+    """A validated :class:`RunConfig` from a recipe name, a recipe file or a dict, plus overrides.
+
+    Keys that neither sets take the data kind's input defaults (:mod:`sartail.config.inputs`:
+    MSTAR trains on 64 px with batch 64), then the dataclass defaults.
+    """
     raw = recipe_dict(recipe) if isinstance(recipe, str) else copy.deepcopy(dict(recipe))
-    raw = apply_overrides(raw, overrides)
+    raw = with_kind_inputs(apply_overrides(raw, overrides))
     return build_dataclass(RunConfig, raw)
 
 

@@ -324,12 +324,17 @@ class StageYaml(str):
         return f"```yaml\n{self}```"
 
 
-def stage_yaml(run: Run, name: str) -> StageYaml:
-    """The resolved :class:`~sartail.config.StageConfig` of stage ``name`` of ``run`` as YAML: a stage is data."""
+def stage_yaml(run: Run, name: str, changes: Mapping[str, Any] | None = None) -> StageYaml:
+    """The resolved :class:`~sartail.config.StageConfig` of stage ``name`` of ``run`` as YAML: a stage is data.
+
+    ``changes`` (e.g. a :class:`~sartail.ui.widgets.StagePanel`'s ``changes()``) are applied
+    first, so the YAML is the stage that **Run** will train, not the one the run's config had.
+    """
     import yaml
 
-    i = [s.name for s in run.cfg.stages].index(run.cfg.stage(name).name)
-    return StageYaml(yaml.safe_dump({"stages": [run.cfg.to_dict()["stages"][i]]}, sort_keys=False))
+    cfg = run.changed_config(name, changes) if changes else run.cfg
+    i = [s.name for s in cfg.stages].index(cfg.stage(name).name)
+    return StageYaml(yaml.safe_dump({"stages": [cfg.to_dict()["stages"][i]]}, sort_keys=False))
 
 
 #: Where notebook 02's picker leaves removed sets for notebook 06's sweep (in ``RUN_DIR``).
