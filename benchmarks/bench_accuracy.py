@@ -42,7 +42,9 @@ REPO = Path(__file__).resolve().parents[1]
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", REPO.parent / "shared" / "data" / "mstar_soc10"))
 RECIPES = ["ce", "crt", "three_stage", "lws", "tau_norm", "two_stage", "logit_adjust", "ldam_drw", "mislas",
            "focal", "three_stage_head3"]
-PROFILES = {"exp100": {"data.profile": "exp", "data.ratio": 100}, "full": {}}
+PROFILES = {"exp100": {"data.profile": "exp", "data.ratio": 100}, "full": {},
+            # MAVOC's class proportions (class 0 about 2/3 of the chips), head-to-tail ratio 100
+            "mavoc100": {"data.profile": "mavoc", "data.ratio": 100}}
 METRICS = ("balanced", "top1", "many_shot", "few_shot", "macro_f1")
 
 
