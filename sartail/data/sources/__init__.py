@@ -98,6 +98,8 @@ def _synthetic_pool(per_class: int, seed: int) -> ChipSet:
 class DataKind:
     """One kind of data spec and everything the kit asks of it.
 
+    Its input defaults (chip size, batch) are config, in :data:`sartail.config.inputs.KIND_INPUTS`.
+
     Attributes:
         name: the spec's prefix.
         load: ``load(path, **options) -> ChipSet``, the chips of a spec.
