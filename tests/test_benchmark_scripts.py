@@ -30,4 +30,4 @@ def test_bench_accuracy_report_reads_a_folder_of_finished_runs(tmp_path):
                            str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=REPO,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"No finished runs under {tmp_path / 'exp100'}" in proc.stdout
+    assert f"no finished runs under {tmp_path / 'exp100'}" in proc.stdout
