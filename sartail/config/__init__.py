@@ -13,7 +13,14 @@ nearest valid one).
 from .build import build_dataclass
 from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
 from .inputs import KIND_INPUTS, kind_inputs
-from .overrides import apply_overrides, config_differences, epoch_scale_overrides, parse_override, scaled_drw_epoch
+from .overrides import (
+    apply_overrides,
+    config_differences,
+    epoch_scale_overrides,
+    parse_override,
+    scaled_drw_epoch,
+    scaled_schedule,
+)
 from .quick import QUICK_BUDGET, QUICK_EPOCHS, QUICK_WIDTH, quick_overrides, stage_role
 from .recipes import config_from_dict, load_config, load_scaled_config, recipe_dict, recipe_names, recipe_text
 from .schema import (
@@ -29,7 +36,7 @@ from .schema import (
 
 __all__ = [
     "build_dataclass", "KIND_INPUTS", "kind_inputs", "AugmentConfig", "LossConfig", "ModelConfig", "SamplerConfig", "ShotGroups",
-    "apply_overrides", "config_differences", "epoch_scale_overrides", "parse_override", "scaled_drw_epoch", "config_from_dict",
+    "apply_overrides", "config_differences", "epoch_scale_overrides", "parse_override", "scaled_drw_epoch", "scaled_schedule", "config_from_dict",
     "QUICK_BUDGET", "QUICK_EPOCHS", "QUICK_WIDTH", "quick_overrides", "stage_role", "load_config", "load_scaled_config", "recipe_dict", "recipe_names", "recipe_text", "DataConfig",
     "MaxNormConfig", "OptimizerConfig", "RunConfig", "ScheduleConfig", "StageConfig", "BudgetConfig", "SELECT_MIN_VAL",
 ]

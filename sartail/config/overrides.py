@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from ..errors import ConfigError, suggest
-from .schema import RunConfig
+from .schema import RunConfig, ScheduleConfig
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -74,13 +75,36 @@ def epoch_scale_overrides(cfg: RunConfig, k: float) -> dict[str, int]:
     """
     if not k > 0 or k != k or k == float("inf"):
         raise ConfigError(f"the epoch scale must be a positive number, got {k!r}")
-    out: dict[str, int] = {}
+    out: dict[str, Any] = {}
     for stage in cfg.stages:
         epochs = max(1, round(stage.epochs * k)) if stage.epochs > 0 else 0
         out[f"stages.{stage.name}.epochs"] = epochs
         if stage.loss.drw_epoch is not None:
             out[f"stages.{stage.name}.loss.drw_epoch"] = scaled_drw_epoch(stage.loss.drw_epoch, stage.epochs, epochs)
+        sched = scaled_schedule(stage.schedule, stage.epochs, epochs)
+        if sched != stage.schedule:
+            out[f"stages.{stage.name}.schedule.warmup_epochs"] = sched.warmup_epochs
+            out[f"stages.{stage.name}.schedule.milestones"] = list(sched.milestones)
     return out
+
+
+def scaled_schedule(schedule: ScheduleConfig, epochs: int, new_epochs: int) -> ScheduleConfig:
+    """The one rule for a schedule's epoch positions when a stage's epochs change.
+
+    The warm-up and the step milestones keep their fraction of the stage: a recipe's 1-epoch
+    warm-up of 30 epochs (3 %) stays 3 % of the 259 epochs that the budget floor makes of it on
+    387 MSTAR-LT chips, instead of shrinking to 0.4 % (the plain loop's 3 % warm-up was worth
+    about a point of ``ce``; BENCHMARKS.md, "the optimizer ablation").
+
+    >>> s = scaled_schedule(ScheduleConfig(warmup_epochs=1, milestones=(20.0,)), 30, 60)
+    >>> s.warmup_epochs, s.milestones
+    (2.0, (40.0,))
+    """
+    if epochs <= 0 or new_epochs == epochs:
+        return schedule
+    f = new_epochs / epochs
+    return dataclasses.replace(schedule, warmup_epochs=round(schedule.warmup_epochs * f, 6),
+                               milestones=tuple(round(m * f, 6) for m in schedule.milestones))
 
 
 def scaled_drw_epoch(drw_epoch: int, epochs: int, new_epochs: int) -> int:

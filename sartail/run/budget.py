@@ -8,7 +8,8 @@ section 2). So a run lengthens its stages when the data are small:
 - body-training stages (``train: all``) together get at least ``budget.min_samples`` chip
   presentations: every one of them is lengthened by the same factor
   ``K = max(1, min_samples / sum_i epochs_i * epoch_length_i)``, so the recipe keeps its
-  proportions (LDAM's ``drw_epoch`` follows :func:`~sartail.config.scaled_drw_epoch`);
+  proportions (LDAM's ``drw_epoch`` follows :func:`~sartail.config.scaled_drw_epoch`, the
+  warm-up and step milestones :func:`~sartail.config.scaled_schedule`);
 - each head-only stage (``train: head | scales``) gets at least ``budget.head_min_samples``;
 - post-hoc stages (0 epochs) stay post hoc.
 
@@ -25,7 +26,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-from ..config import BudgetConfig, RunConfig, StageConfig, load_config, scaled_drw_epoch
+from ..config import BudgetConfig, RunConfig, StageConfig, load_config, scaled_drw_epoch, scaled_schedule
 from ..data.splits import Splits, stage_view
 from ..train.samplers import EpochSampler
 
@@ -79,13 +80,15 @@ def floor_epochs(cfg: RunConfig, lengths: Sequence[int]) -> tuple[list[int], flo
 
 
 def with_epochs(cfg: RunConfig, epochs: Sequence[int], budget: BudgetConfig) -> RunConfig:
-    """``cfg`` with these stage epochs (LDAM's ``drw_epoch`` moved by the one rule) and this budget record."""
+    """``cfg`` with these stage epochs and this budget record; LDAM's ``drw_epoch``, the warm-up and
+    the step milestones keep their place in the stage (:func:`~sartail.config.scaled_drw_epoch`,
+    :func:`~sartail.config.scaled_schedule`)."""
     stages = []
     for s, e in zip(cfg.stages, epochs):
         loss = s.loss
         if loss.drw_epoch is not None and e != s.epochs:
             loss = dataclasses.replace(loss, drw_epoch=scaled_drw_epoch(loss.drw_epoch, s.epochs, e))
-        stages.append(dataclasses.replace(s, epochs=e, loss=loss))
+        stages.append(dataclasses.replace(s, epochs=e, loss=loss, schedule=scaled_schedule(s.schedule, s.epochs, e)))
     return dataclasses.replace(cfg, stages=tuple(stages), budget=budget)
 
 
