@@ -184,6 +184,10 @@ def test_demo_trains_three_stage_ce_and_the_control_and_draws_only_what_it_shows
     assert {p.name for p in (out / "three_stage" / "figures").glob("*.png")} == {
         "per_class_accuracy.png", "confusion_matrices.png", "training_curves.png"}
     assert (out / "figures" / "ce_vs_three_stage.png").stat().st_size > 0
+    assert not list(out.rglob("*.svg")) and not list(out.rglob("*.pdf"))  # --formats png is the default
     for baseline in ("ce", "ce@equal"):  # trained and scored, but drawn only in the comparison
         assert (out / baseline / "results.json").exists() and not list((out / baseline / "figures").glob("*.png"))
     assert "three_stage" in json.loads((out / "three_stage" / "results.json").read_text())["recipe"]
+    # a bad figure format is refused before anything trains, naming the value
+    assert main(["demo", "--out", str(tmp_path / "bad"), "--formats", "png,gif", "--quiet"]) != 0
+    assert "png,gif" in capsys.readouterr().err and not (tmp_path / "bad").exists()
