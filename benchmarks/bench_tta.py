@@ -16,6 +16,7 @@ import torch
 
 from sartail.data.splits import prepare_data
 from sartail.errors import SartailError
+from sartail.eval.ensemble import ensemble
 from sartail.eval.metrics import evaluate_logits
 from sartail.eval.predict import predict_logits
 from sartail.eval.stats import paired_difference
@@ -36,20 +37,17 @@ def main() -> None:
     for recipe in args.recipes.split(","):
         scores: dict[str, list[float]] = {n: [] for n in names}
         seeds = sorted(p for p in (root / recipe).glob("seed-*") if (p / "results.json").exists())
-        data = None
         for path in list(seeds):
             try:
-                load_ensemble(path, (), progress=False)
+                model, runs = load_ensemble(path, (), progress=False)
             except SartailError as exc:  # e.g. a checkpoint of an older format
                 print(f"{recipe} {path.name}: skipped ({str(exc).split(':')[0]})")
                 seeds.remove(path)
                 continue
+            run = runs[0]
+            data = prepare_data(run.cfg, progress=False)  # the split the run was scored on
             for name, views in zip(names, sets):
-                model, runs = load_ensemble(path, views, progress=False)
-                run = runs[0]
-                data = prepare_data(run.cfg, progress=False) if name == "none" else data
-                assert data is not None
-                logits = predict_logits(model, data.test, run.context())
+                logits = predict_logits(ensemble([model], views), data.test, run.context())
                 m = evaluate_logits(logits, data.test.labels, data.test.class_names)
                 scores[name].append(100 * m["balanced"])
         line = f"{recipe:14s} seeds {len(seeds)}  " + "  ".join(

@@ -20,9 +20,10 @@ from pathlib import Path
 import torch
 
 from sartail import Run
-from sartail.config import config_differences, load_scaled_config
+from sartail.config import load_scaled_config
 from sartail.data.splits import prepare_data
 from sartail.run.budget import resolve_budget
+from sartail.run.sweep import finished_results
 
 REPO = Path(__file__).resolve().parents[1]
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", REPO.parent / "shared" / "data" / "mstar_soc10"))
@@ -67,12 +68,11 @@ def main() -> None:
                             progress=False)
         ce_path = (Path(args.ce) if args.ce else out / "ce") / f"seed-{seed}"
         ce_cfg = resolve_budget(load_scaled_config("ce", over, args.epoch_scale), data)
-        diff = (config_differences(Run.resume(ce_path, data=data, progress=False).cfg, ce_cfg, stages=True)
-                if (ce_path / "results.json").exists() else ["no finished run"])
-        if not diff:
-            ce = json.loads((ce_path / "results.json").read_text())
+        found = finished_results(ce_path, ce_cfg)
+        if found is not None:
+            ce = found.to_json()
         elif args.ce:
-            raise SystemExit(f"--ce {ce_path}: not the ce run this script would train ({'; '.join(diff[:3])})")
+            raise SystemExit(f"--ce {ce_path}: no finished run of the ce config this script would train")
         else:
             ce = Run.create(ce_cfg, ce_path, overwrite=True, data=data, progress=False).fit_and_test().to_json()
         print(json.dumps({"variant": "ce", "seed": seed, **{k: ce["final"][k] for k in ("balanced", "many_shot", "few_shot")}}),

@@ -71,15 +71,13 @@ class _TensorBoard:
 
 
 # ------------------------------------------------------------------------------ commands
-FIGURE_FORMATS = ("png", "svg", "pdf")
-
-
 def _figure_formats(text: str) -> tuple[str, ...]:
     """``"png,svg"`` -> ``("png", "svg")``; an unknown format is refused before anything trains."""
+    from .report.figures.style import FORMATS
+
     formats = tuple(f.strip().lower() for f in text.split(",") if f.strip())
-    bad = [f for f in formats if f not in FIGURE_FORMATS]
-    if bad or not formats:
-        raise ConfigError(f"--formats {text!r}: use one or more of {','.join(FIGURE_FORMATS)}")
+    if not formats or any(f not in FORMATS for f in formats):
+        raise ConfigError(f"--formats {text!r}: use one or more of {','.join(FORMATS)}")
     return formats
 
 

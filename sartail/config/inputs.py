@@ -13,9 +13,10 @@ A kind's defaults fill in the keys that neither the recipe nor the user sets, so
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
+
+from .overrides import apply_overrides
 
 #: ``{kind: {dotted config key: value}}``; kinds not listed take the dataclass defaults.
 KIND_INPUTS: dict[str, dict[str, Any]] = {
@@ -44,14 +45,6 @@ def _has(raw: Mapping[str, Any], parts: list[str]) -> bool:
 
 def with_kind_inputs(raw: Mapping[str, Any]) -> dict[str, Any]:
     """``raw`` (a recipe dict with overrides applied) with its data kind's input defaults where it sets none."""
-    out = copy.deepcopy(dict(raw))
-    data = out.get("data")
-    for key, value in kind_inputs(data.get("train") if isinstance(data, Mapping) else None).items():
-        parts = key.split(".")
-        if _has(out, parts):
-            continue
-        node = out
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return out
+    data = raw.get("data")
+    defaults = kind_inputs(data.get("train") if isinstance(data, Mapping) else None)
+    return apply_overrides(dict(raw), {k: v for k, v in defaults.items() if not _has(raw, k.split("."))})

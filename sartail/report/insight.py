@@ -28,7 +28,7 @@ from ..eval import saliency as S
 from ..models import Classifier
 from ..run.run import Run
 from .figures.insight import clutter_figure, feature_figure, gallery_figure, saliency_figure
-from .figures.style import figure_png, save_figure
+from .figures.style import FORMATS, figure_png, save_figure
 
 
 # ------------------------------------------------------------------------------ one line per view
@@ -42,7 +42,7 @@ class Insight:
     def _repr_png_(self) -> bytes:
         return figure_png(self.figure, dpi=110)
 
-    def save(self, path: str | os.PathLike, formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
+    def save(self, path: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
         """Save the figure as PNG, SVG and PDF (:func:`sartail.report.figures.save_figure`)."""
         return save_figure(self.figure, path, formats)
 

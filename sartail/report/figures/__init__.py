@@ -29,6 +29,7 @@ from .removal import removal_figure, removal_table
 from .results import accuracy_heatmap, per_class_accuracy, reliability_diagram, shot_accuracy, stage_comparison
 from .style import (
     DOUBLE,
+    FORMATS,
     SINGLE,
     STYLE,
     SYNTHETIC_NOTE,
@@ -43,7 +44,7 @@ from .style import (
 
 
 def write_run_figures(results: RunResults, records: Sequence[Mapping[str, Any]], folder: str | os.PathLike,
-                      formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
+                      formats: Sequence[str] = FORMATS) -> list[Path]:
     """The standard figures of a finished run: per-class accuracy by stage, confusions, curves."""
     folder = Path(folder)
     out = []

@@ -142,7 +142,11 @@ def is_marked_synthetic(fig: Figure) -> bool:
     return any(t.get_text() == SYNTHETIC_NOTE for t in fig.texts)  # fig.supxlabel adds to fig.texts too
 
 
-def save_figure(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = ("png", "svg", "pdf"),
+#: The formats :func:`save_figure` writes (all of them by default).
+FORMATS = ("png", "svg", "pdf")
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = FORMATS,
                 dpi: int = 300) -> list[Path]:
     """Save ``fig`` as ``path`` with each suffix in ``formats`` (atomically); returns the paths.
 
@@ -151,7 +155,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = (
     PDF bytes. A suffix on ``path`` (``.png``, ``.svg``, ``.pdf``) is dropped.
     """
     stem = Path(path)
-    if stem.suffix.lstrip(".") in ("png", "svg", "pdf"):
+    if stem.suffix.lstrip(".") in FORMATS:
         stem = stem.with_suffix("")
     stem.parent.mkdir(parents=True, exist_ok=True)
     meta = {"png": {"Software": "sartail"}, "svg": {"Date": None, "Creator": "sartail"},
