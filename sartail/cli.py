@@ -42,6 +42,15 @@ def _data_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _use_threads(n: int | None) -> None:
+    """``--threads N``, else ``$SARTAIL_THREADS``, else PyTorch's default."""
+    from .run.threads import env_threads, set_threads
+
+    n = n if n is not None else env_threads()
+    if n is not None:
+        set_threads(n)
+
+
 def _print(msg: str = "") -> None:
     print(msg, flush=True)
 
@@ -349,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--quiet", action="store_true", help="no progress bars")
+        sp.add_argument("--threads", type=int, metavar="N",
+                        help="PyTorch CPU threads (default $SARTAIL_THREADS, else PyTorch's own: one per core); "
+                             "the digits of a run depend on it")
 
     d = sub.add_parser("demo", help="three stages + ce baseline on the embedded synthetic data (about 1 min on 2 cores)")
     d.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
@@ -462,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "threads"):  # the commands that compute
+            _use_threads(args.threads)
         return int(args.func(args) or 0)
     except StopRequested as exc:
         print(f"\nstopped: {exc}", file=sys.stderr)

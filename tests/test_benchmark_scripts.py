@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_helpers import NO_FLOOR_CLI
+
+from sartail.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ["bench_accuracy", "bench_data", "bench_speed", "bench_tta", "budget_curve", "diag_crt", "notebook_times",
+SCRIPTS = ["bench_accuracy", "bench_data", "bench_ensemble", "bench_speed", "bench_tta", "budget_curve", "diag_crt", "notebook_times",
            "plain_loop"]
 
 
@@ -31,3 +34,18 @@ def test_bench_accuracy_report_reads_a_folder_of_finished_runs(tmp_path):
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"no finished runs under {tmp_path / 'exp100'}" in proc.stdout
+
+
+def test_bench_ensemble_scores_members_and_their_ensemble_on_one_subset(tmp_path):
+    """Two tiny runs on the same subset (seeds 0 and 1, data.subset_seed 0): each member and the ensemble of 2 are scored."""
+    tiny = ["--set", "data.scale=0.004", "--set", "data.test_per_class=10", "--set", "model.width=4",
+            "--set", "stages.*.epochs=1", "--set", "batch_size=64", "--set", "data.subset_seed=0", "--device", "cpu",
+            "--quiet", "--no-figures", *NO_FLOOR_CLI]
+    for seed in (0, 1):
+        assert main(["run", "ce", "--seeds", str(seed), "--out", str(tmp_path / "ce" / f"seed-{seed}"), *tiny]) == 0
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_ensemble.py"), "--root", str(tmp_path),
+                           "--recipes", "ce"], capture_output=True, text=True, timeout=300, cwd=REPO,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("ce subset 0 (seed-0, seed-1): members ") and "ensemble of 2:" in lines[1]

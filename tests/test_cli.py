@@ -143,6 +143,20 @@ def test_real_subprocess_and_python_dash_m(tmp_path):
     assert bad.returncode == 2 and "/no/such/folder" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_threads_option_sets_torch_threads_and_provenance_records_them(tmp_path, capsys):
+    """--threads N (else $SARTAIL_THREADS) is what the run trains with; a bad value is refused before anything is written."""
+    env = {**os.environ, "SARTAIL_THREADS": "2"}
+    for flag, want in ((["--threads", "1"], 1), ([], 2)):
+        out = tmp_path / f"t{want}"
+        proc = subprocess.run([sys.executable, "-m", "sartail", "run", "ce", "--out", str(out), *TINY, "--no-figures",
+                               *flag], capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads((out / "provenance.json").read_text())["threads"] == want
+    assert main(["run", "ce", "--out", str(tmp_path / "bad"), *TINY, "--threads", "0"]) == 2
+    assert "threads must be an integer of at least 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
 @pytest.mark.skipif(not MAVOC_TEST.exists(), reason=f"MAVOC test chips not found at {MAVOC_TEST}")
 def test_unlabelled_chips_cannot_train_or_score(tmp_path, capsys):
     assert main(["run", "ce", "--data", f"mavoc_test:{MAVOC_TEST}", "--out", str(tmp_path / "u"), "--quiet"]) == 2

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy import stats as _st
-
 WILCOXON_MIN_N = 6  # below this, the exact signed-rank test cannot reach p < 0.05 (two-sided)
 
 
@@ -79,6 +77,8 @@ def paired_difference(recipe: Sequence[float], baseline: Sequence[float], level:
     if n == 1:
         return PairedDifference(1, mean, None, None, None, None, None, False, level,
                                 "1 seed: no confidence interval or test; run more seeds")
+    from scipy import stats as _st  # here, not at import: scipy.stats costs the CLI half a second to load
+
     std = math.sqrt(sum((v - mean) ** 2 for v in d) / (n - 1))
     half = _st.t.ppf(0.5 + level / 2, n - 1) * std / math.sqrt(n)
     if std == 0:  # every pair differs by the same amount: the interval is a point

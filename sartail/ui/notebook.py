@@ -35,15 +35,12 @@ from ..run.run import Run
 from ..run.rundir import RunDir
 from ..run.state import stage_settings
 from ..run.sweep import Planned, sweep
+from ..run.threads import THREADS_ENV, env_threads, set_threads
 from ..train.callbacks import Callback
 from .params import Params, parse_value
 from .params import params as _params
 
 plots.register_ipython()
-
-#: The environment variable that sets the notebooks' PyTorch CPU threads (default 1).
-THREADS_ENV = "SARTAIL_THREADS"
-
 
 def use_threads(n: int | None = None) -> int:
     """Make PyTorch use ``n`` CPU threads (default ``$SARTAIL_THREADS``, else 1); return the number set.
@@ -53,18 +50,9 @@ def use_threads(n: int | None = None) -> int:
     machine with one other job, 6 epochs of stage 1 took 21 s (10 s CPU) with one thread and
     91 s (60 s CPU) with two, and the synthetic chips 0.8 s against 10 s.
     """
-    import torch
-
     if n is None:
-        raw = os.environ.get(THREADS_ENV, "1")
-        try:
-            n = int(raw)
-        except ValueError:
-            raise ConfigError(f"${THREADS_ENV}={raw!r}: expected a number of threads, e.g. 1") from None
-    if n < 1:
-        raise ConfigError(f"the number of threads must be at least 1, got {n}")
-    torch.set_num_threads(n)
-    return n
+        n = env_threads() or 1
+    return set_threads(n)
 
 
 def params(namespace: dict[str, Any], *, environ: Mapping[str, str] | None = None, quiet: bool = False) -> Params:
@@ -417,6 +405,7 @@ __all__ = [
     "METHOD_LABELS",
     "QUICK_EPOCHS",
     "STAGE_NAMES",
+    "THREADS_ENV",
     "Comparison",
     "EpochPrinter",
     "Params",
