@@ -59,8 +59,13 @@ def collect(folder: Path) -> dict[str, list[RunResults]]:
     return {k: sorted(v, key=lambda r: r.seed) for k, v in sorted(out.items(), key=lambda kv: order.get(kv[0], 99))}
 
 
-def plain_rows(path: Path | None, kit_ce: list[RunResults], profile: str) -> list[list[str]]:
-    """Rows of the plain-loop control (its JSON lines), each paired with the kit's ``ce`` on the same seeds."""
+#: The kit's recipe that each plain-loop method re-implements.
+PLAIN_MATCH = {"ce": "ce", "crt": "crt", "three": "three_stage"}
+
+
+def plain_rows(path: Path | None, kit: dict[str, list[RunResults]], profile: str) -> list[list[str]]:
+    """Rows of the plain-loop control (its JSON lines): each paired with the kit's ``ce`` on the same seeds, and the
+    kit's own version of the method (``PLAIN_MATCH``) minus the plain loop's, paired by seed."""
     if path is None or not path.exists():
         return []
     lines = [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
@@ -68,13 +73,22 @@ def plain_rows(path: Path | None, kit_ce: list[RunResults], profile: str) -> lis
     for d in lines:
         if d.get("profile", "exp100") == profile:
             by.setdefault(d["method"], {})[d["seed"]] = d["test"]["balanced"]
-    ce = {r.seed: r.final.balanced for r in kit_ce}
+
+    def paired(seeds: dict[int, float], runs: list[RunResults], kit_minus_plain: bool = False) -> str:
+        other = {r.seed: r.final.balanced for r in runs}
+        shared = [s for s in sorted(seeds) if s in other]
+        if not shared:
+            return ""
+        a, b = [other[s] for s in shared], [seeds[s] for s in shared]
+        return paired_cell(paired_difference(*((a, b) if kit_minus_plain else (b, a))).to_json())
+
     rows = []
     for method, seeds in by.items():
-        shared = [s for s in sorted(seeds) if s in ce]
-        vs = paired_difference([seeds[s] for s in shared], [ce[s] for s in shared]).to_json() if shared else None
-        vals = [100 * v for v in seeds.values()]
-        rows.append([f"plain {method}", str(len(vals)), " / ".join(f"{v:.1f}" for v in vals), paired_cell(vs)])
+        vals = [100 * v for _, v in sorted(seeds.items())]
+        match = PLAIN_MATCH.get(method)
+        rows.append([f"plain {method}", str(len(vals)), " / ".join(f"{v:.1f}" for v in vals),
+                     paired(seeds, kit.get("ce", [])),
+                     f"{match}: {paired(seeds, kit[match], kit_minus_plain=True)}" if match in kit else ""])
     return rows
 
 
@@ -115,10 +129,10 @@ def report(out: Path, profile: str, plain: Path | None) -> str:
     if srows:
         lines += ["", "stage by stage (test balanced %, mean over seeds; gain: paired with the stage before, 95% CI):",
                   table(srows, ["recipe", "stage", "seeds", "balanced %", "gain over the stage before"])]
-    prow = plain_rows(plain, results.get("ce", []), profile)
+    prow = plain_rows(plain, results, profile)
     if prow:
-        lines += ["", "plain-PyTorch control (benchmarks/plain_loop.py, same chips), paired with the kit's ce:",
-                  table(prow, ["run", "seeds", "balanced % per seed", "vs kit ce (95% CI)"])]
+        lines += ["", "plain-PyTorch control (benchmarks/plain_loop.py, same chips), paired by seed (95% CI):",
+                  table(prow, ["run", "seeds", "balanced % per seed", "vs kit ce", "kit's own minus plain"])]
     text = "\n".join(lines)
     write_text(out / profile / "summary.txt", text + "\n")
     return text

@@ -190,6 +190,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=0, help="optimizer steps of the ce stage (0: from --epochs)")
     ap.add_argument("--epochs", type=float, default=60)
     ap.add_argument("--crt-steps", type=int, default=0, help="steps of each later stage (0: 1/4 of ce's)")
+    ap.add_argument("--residual-steps", type=int, default=0, help="three: steps of the residual stage (0: 2x --crt-steps)")
+    ap.add_argument("--balanced-steps", type=int, default=0, help="three: steps of the balanced stage (0: --crt-steps)")
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--crt-lr", type=float, default=0.05)
     ap.add_argument("--schedule", default="cosine", choices=["cosine", "onecycle", "constant"])
@@ -236,8 +238,9 @@ def main() -> None:
         if method == "crt":
             train(model, x, y, args, steps=later, lr=args.crt_lr, balanced=True, head_only=True, tag=2)
         elif method == "three":
-            train(model, x, y, args, steps=later * 2, lr=0.4 * args.lr, balanced=False, keep=list(range(1, 10)), tag=3)
-            train(model, x, y, args, steps=later, lr=0.2 * args.lr, balanced=True, tag=4)
+            train(model, x, y, args, steps=args.residual_steps or later * 2, lr=0.4 * args.lr, balanced=False,
+                  keep=list(range(1, 10)), tag=3)
+            train(model, x, y, args, steps=args.balanced_steps or later, lr=0.2 * args.lr, balanced=True, tag=4)
             train(model, x, y, args, steps=later, lr=args.crt_lr, balanced=True, head_only=True, tag=5)
         elif method != "ce":
             raise SystemExit(f"unknown method {method!r}; use ce, crt, three")
