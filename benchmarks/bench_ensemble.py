@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from sartail.data.splits import prepare_data
+from sartail.eval.ensemble import ensemble
 from sartail.eval.metrics import evaluate_logits
 from sartail.eval.predict import predict_logits
 from sartail.run.predict import load_ensemble
@@ -58,17 +59,14 @@ def main() -> None:
             if len(paths) < 2:
                 print(f"{recipe} subset {subset}: {len(paths)} run, no ensemble")
                 continue
-            model0, runs = load_ensemble(paths[0], args.tta, progress=False)
+            whole, runs = load_ensemble(paths, (), progress=False)  # each run loaded once; classes and sizes checked
+            models = list(whole.members)
             data = prepare_data(runs[0].cfg, progress=False)
-            singles = [balanced(model0, runs[0], data)]
-            for path in paths[1:]:
-                model, (run,) = load_ensemble(path, args.tta, progress=False)
-                other = prepare_data(run.cfg, progress=False).test
-                if not torch.equal(other.labels, data.test.labels):
+            for path, run in zip(paths[1:], runs[1:]):
+                if not torch.equal(prepare_data(run.cfg, progress=False).test.labels, data.test.labels):
                     raise SystemExit(f"{path}: scored on another test fold than {paths[0]}")
-                singles.append(balanced(model, run, data))
-            ens = {k: balanced(load_ensemble(paths[:k], args.tta, progress=False)[0], runs[0], data)
-                   for k in range(2, len(paths) + 1)}
+            singles = [balanced(ensemble([m], args.tta), runs[0], data) for m in models]
+            ens = {k: balanced(ensemble(models[:k], args.tta), runs[0], data) for k in range(2, len(models) + 1)}
             mean = sum(singles) / len(singles)
             print(f"{recipe} subset {subset} ({', '.join(p.name for p in paths)}"
                   f"{', TTA ' + args.tta if args.tta else ''}): members " + " / ".join(f"{v:.1f}" for v in singles)
