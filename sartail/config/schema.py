@@ -92,9 +92,10 @@ class StageConfig:
             validation balanced accuracy (empty: no tau-norm).
         select: ``last`` epoch, the ``best`` epoch by validation balanced accuracy (ties go to
             the later epoch), or ``auto``: best only when every class of the stage has at least
-            ``SELECT_MIN_VAL`` validation chips and the best beats the last epoch by more than
-            one validation chip, else last (one chip per tail class makes the best epoch noise;
-            see sartail/train/selection.py and benchmarks/EXPERIMENTS_issue9.md, section 1).
+            ``SELECT_MIN_VAL`` validation chips and the best epoch classifies at least two
+            more validation chips correctly than the last, else last (one chip per tail class
+            makes the best epoch noise; see sartail/train/selection.py and
+            benchmarks/EXPERIMENTS_issue9.md, section 1).
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off); the average is what the stage validates, selects and ends with.
         max_norm: cap the head's per-class weight norms after every step (weight balancing).

@@ -274,8 +274,9 @@ def fit_stage(
     if ema is not None:
         model.load_state_dict(ema.model.state_dict())
     if select == "best" and best_state is not None:
-        last_score = next((r["val_balanced"] for r in reversed(history) if "val_balanced" in r), None)
-        overruled = overrule_best(stage, best_epoch, best_score, last_score, val_counts)
+        scored_epochs = {r["epoch"]: r["val_top1"] for r in history if "val_top1" in r}
+        last_top1 = scored_epochs.get(stage.epochs)
+        overruled = overrule_best(stage, best_epoch, scored_epochs.get(best_epoch, 0.0), last_top1, sum(val_counts))
         if overruled:
             select, why, best_epoch = "last", overruled, None
     if select == "best" and best_state is not None:
