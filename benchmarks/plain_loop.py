@@ -7,13 +7,15 @@ drawn with the seed, the 10 % validation split), so the chips are identical to t
 Chips are loaded with a larger centre region (``--load``) and trained on random crops of
 real pixels (``--size``); evaluation uses the centre crop. Prints one JSON line per method:
 
-    python benchmarks/plain_loop.py --methods ce,crt,three --seed 0 [--profile exp100|full]
+    python benchmarks/plain_loop.py --methods ce,crt,three,la --seed 0 [--profile exp100|full]
         [--load 88 --size 64 --crop random|pad|none] [--steps N | --epochs E] [--lr 0.05]
         [--schedule cosine|onecycle|constant] [--arch sarnet|conv6] [--width 16]
 
 ``ce``: instance-balanced cross-entropy. ``crt``: the ``ce`` body frozen in eval mode, a fresh
 linear head trained on class-balanced batches (Kang et al. 2020). ``three``: Li et al.'s
 stages from the ``ce`` model: residual without class 0, class-balanced fine-tuning, cRT.
+``la``: a second network trained from scratch (same seed, same steps) with the logit-adjusted
+loss, ``logits + tau * log(prior)`` in training only (Menon et al. 2021, ``--la-tau`` 1).
 """
 from __future__ import annotations
 
@@ -132,9 +134,11 @@ def batches(labels: torch.Tensor, balanced: bool, steps: int, bs: int, g: torch.
 
 
 def train(model: Classifier, x: torch.Tensor, y: torch.Tensor, args, *, steps: int, lr: float, balanced: bool,
-          head_only: bool = False, keep: list[int] | None = None, tag: int = 0) -> None:
+          head_only: bool = False, keep: list[int] | None = None, adjust: torch.Tensor | None = None,
+          tag: int = 0) -> None:
     """One stage. ``head_only``: body frozen in eval mode (BN statistics kept), a fresh head.
-    ``keep``: train on these classes only (the other classes' head rows are restored after)."""
+    ``keep``: train on these classes only (the other classes' head rows are restored after).
+    ``adjust``: added to the logits in the loss only (logit adjustment)."""
     g = torch.Generator().manual_seed(args.seed * 1000 + tag)
     if keep is not None:
         sel = torch.isin(y, torch.tensor(keep))
@@ -160,7 +164,7 @@ def train(model: Classifier, x: torch.Tensor, y: torch.Tensor, args, *, steps: i
             mask = torch.full((logits.shape[1],), float("-inf"))
             mask[keep] = 0
             logits = logits + mask
-        loss = F.cross_entropy(logits, y[pos])
+        loss = F.cross_entropy(logits if adjust is None else logits + adjust, y[pos])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -205,6 +209,7 @@ def main() -> None:
     ap.add_argument("--erase", type=float, default=0.0, help="random erasing, max box side as a fraction")
     ap.add_argument("--gamma", type=float, default=0.0, help="intensity gamma range")
     ap.add_argument("--speckle", type=float, default=0.0, help="speckle looks (0 off)")
+    ap.add_argument("--la-tau", type=float, default=1.0, help="la: tau of the logit adjustment")
     ap.add_argument("--crt-no-aug", action="store_true", help="no augmentation in head-only stages")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="", help="append the JSON lines to this file too")
@@ -220,8 +225,14 @@ def main() -> None:
     steps = args.steps or math.ceil(args.epochs * len(y) / args.batch)
     later = args.crt_steps or max(steps // 4, 1)
     t0 = time.perf_counter()
-    train(model, x, y, args, steps=steps, lr=args.lr, balanced=False, tag=1)
-    body = {k: v.clone() for k, v in model.state_dict().items()}
+    methods = args.methods.split(",")
+    unknown = [m for m in methods if m not in ("ce", "crt", "three", "la")]
+    if unknown:
+        raise SystemExit(f"unknown method {unknown[0]!r}; use ce, crt, three, la")
+    body: dict | None = None
+    if any(m != "la" for m in methods):
+        train(model, x, y, args, steps=steps, lr=args.lr, balanced=False, tag=1)
+        body = {k: v.clone() for k, v in model.state_dict().items()}
     common = {"profile": args.profile, "seed": args.seed, "train_counts": counts, "steps": steps, "later_steps": later,
               "args": {k: v for k, v in vars(args).items() if k not in ("out", "methods", "seed", "profile")}}
 
@@ -233,7 +244,14 @@ def main() -> None:
             with open(args.out, "a") as f:
                 f.write(json.dumps(line) + "\n")
 
-    for method in args.methods.split(","):
+    for method in methods:
+        if method == "la":  # its own network from the same initialisation, trained with the adjusted loss
+            model = make_model(args, float(px.mean()), float(px.std()))
+            prior = torch.tensor(counts, dtype=torch.float32).clamp_min(1) / sum(counts)
+            train(model, x, y, args, steps=steps, lr=args.lr, balanced=False, adjust=args.la_tau * prior.log(), tag=1)
+            report(method)
+            continue
+        assert body is not None
         model.load_state_dict(body)
         if method == "crt":
             train(model, x, y, args, steps=later, lr=args.crt_lr, balanced=True, head_only=True, tag=2)
@@ -242,8 +260,6 @@ def main() -> None:
                   keep=list(range(1, 10)), tag=3)
             train(model, x, y, args, steps=args.balanced_steps or later, lr=0.2 * args.lr, balanced=True, tag=4)
             train(model, x, y, args, steps=later, lr=args.crt_lr, balanced=True, head_only=True, tag=5)
-        elif method != "ce":
-            raise SystemExit(f"unknown method {method!r}; use ce, crt, three")
         report(method)
 
 

@@ -49,3 +49,19 @@ def test_bench_ensemble_scores_members_and_their_ensemble_on_one_subset(tmp_path
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("ce subset 0 (seed-0, seed-1): members ") and "ensemble of 2:" in lines[1]
+
+
+def test_plain_loop_la_trains_its_own_network_with_the_logit_adjusted_loss(tmp_path, mstar_root):
+    """``--methods la`` alone trains no ce body (3 steps of its own network) and prints one JSON line."""
+    import json
+
+    out = tmp_path / "plain.jsonl"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_loop.py"), "--methods", "la", "--steps", "3",
+                           "--load", "64", "--crop", "pad", "--width", "4", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=REPO,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "SARTAIL_MSTAR_ROOT": str(mstar_root),
+                               "SARTAIL_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(s) for s in out.read_text().splitlines()]
+    assert [line["method"] for line in lines] == ["la"] and lines[0]["steps"] == 3
+    assert 0.0 <= lines[0]["test"]["balanced"] <= 1.0 and lines[0]["args"]["la_tau"] == 1.0
