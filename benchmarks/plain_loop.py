@@ -2,7 +2,7 @@
 
 It trains the kit's network (``sartail.models``: SARNet, or the issue's six-layer conv net)
 with nothing of the kit's training code: the kit is used for the chip *selection* only
-(``prepare_data``: the stratified 25 % test fold with split_seed 0, the long-tailed subset
+(``prepare_data``: the stratified 25 % test fold with ``--split-seed`` (0), the long-tailed subset
 drawn with the seed, the 10 % validation split), so the chips are identical to the kit's.
 Chips are loaded with a larger centre region (``--load``) and trained on random crops of
 real pixels (``--size``); evaluation uses the centre crop. Prints one JSON line per method:
@@ -188,6 +188,7 @@ def main() -> None:
     ap.add_argument("--methods", default="ce,crt,three")
     ap.add_argument("--profile", default="exp100", choices=list(PROFILES))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split-seed", type=int, default=0, help="seed of the stratified 25 %% test fold (bench_accuracy's data.split_seed)")
     ap.add_argument("--load", type=int, default=88, help="centre region loaded (px)")
     ap.add_argument("--size", type=int, default=64, help="training / test input size (px)")
     ap.add_argument("--crop", default="random", choices=["random", "pad", "none"])
@@ -215,8 +216,8 @@ def main() -> None:
     ap.add_argument("--out", default="", help="append the JSON lines to this file too")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    over = {"data.train": f"mstar:{MSTAR}", "data.size": args.load, "data.split_seed": 0, "data.test_fraction": 0.25,
-            "seed": args.seed, **PROFILES[args.profile]}
+    over = {"data.train": f"mstar:{MSTAR}", "data.size": args.load, "data.split_seed": args.split_seed,
+            "data.test_fraction": 0.25, "seed": args.seed, **PROFILES[args.profile]}
     data = prepare_data(load_config("ce", over), progress=False)
     x, y = data.train.pixels(), data.train.labels
     counts = data.train.class_counts().tolist()
