@@ -60,7 +60,7 @@ def collect(folder: Path) -> dict[str, list[RunResults]]:
 
 
 #: The kit's recipe that each plain-loop method re-implements.
-PLAIN_MATCH = {"ce": "ce", "crt": "crt", "three": "three_stage", "la": "logit_adjust"}
+PLAIN_MATCH = {"ce": "ce", "crt": "crt", "three": "three_stage", "la": "logit_adjust", "focal": "focal", "cutmix": "cutmix"}
 
 
 def plain_rows(path: Path | None, kit: dict[str, list[RunResults]], profile: str) -> list[list[str]]:

@@ -7,7 +7,7 @@ drawn with the seed, the 10 % validation split), so the chips are identical to t
 Chips are loaded with a larger centre region (``--load``) and trained on random crops of
 real pixels (``--size``); evaluation uses the centre crop. Prints one JSON line per method:
 
-    python benchmarks/plain_loop.py --methods ce,crt,three,la --seed 0 [--profile exp100|full]
+    python benchmarks/plain_loop.py --methods ce,crt,three,la,focal,cutmix --seed 0 [--profile exp100|full]
         [--load 88 --size 64 --crop random|pad|none] [--steps N | --epochs E] [--lr 0.05]
         [--schedule cosine|onecycle|constant] [--arch sarnet|conv6] [--width 16]
 
@@ -16,6 +16,10 @@ linear head trained on class-balanced batches (Kang et al. 2020). ``three``: Li 
 stages from the ``ce`` model: residual without class 0, class-balanced fine-tuning, cRT.
 ``la``: a second network trained from scratch (same seed, same steps) with the logit-adjusted
 loss, ``logits + tau * log(prior)`` in training only (Menon et al. 2021, ``--la-tau`` 1).
+``focal``: likewise with the focal loss (Lin et al. 2017, ``--focal-gamma`` 2). ``cutmix``:
+likewise with CutMix on every batch (Yun et al. 2019: one box per batch, area from Beta(1, 1),
+centre anywhere, labels weighted by the pasted area), then cRT as ``crt``; its line also
+holds the CutMix body's own score (``body``).
 """
 from __future__ import annotations
 
@@ -36,6 +40,8 @@ from sartail.eval.metrics import evaluate_logits
 from sartail.models import Classifier, Head, ModelConfig, build_model
 
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", Path(__file__).resolve().parents[2] / "shared/data/mstar_soc10"))
+#: Methods that train their own network from scratch rather than start from the ce body.
+OWN_NETWORK = ("la", "focal", "cutmix")
 PROFILES = {"exp100": {"data.profile": "exp", "data.ratio": 100}, "full": {}}
 
 
@@ -133,12 +139,32 @@ def batches(labels: torch.Tensor, balanced: bool, steps: int, bs: int, g: torch.
             order = order[bs:]
 
 
+def focal(logits: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Mean focal loss ``-(1 - p_t)**gamma * log p_t``."""
+    logp = F.log_softmax(logits, dim=1).gather(1, y[:, None]).squeeze(1)
+    return (-((1 - logp.exp()) ** gamma) * logp).mean()
+
+
+def cutmix(x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Yun et al.'s CutMix of a batch with a shuffled copy: (mixed, permutation, own-label weight)."""
+    b, _, h, w = x.shape
+    lam = float(torch.rand(1, generator=g))  # Beta(1, 1) is uniform
+    perm = torch.randperm(b, generator=g)
+    cy, cx = (int(v) for v in (torch.rand(2, generator=g) * torch.tensor([h, w])).tolist())
+    ch, cw = int(h * (1 - lam) ** 0.5), int(w * (1 - lam) ** 0.5)
+    y0, y1, x0, x1 = max(cy - ch // 2, 0), min(cy + ch // 2, h), max(cx - cw // 2, 0), min(cx + cw // 2, w)
+    x = x.clone()
+    x[:, :, y0:y1, x0:x1] = x[perm][:, :, y0:y1, x0:x1]
+    return x, perm, 1.0 - (y1 - y0) * (x1 - x0) / (h * w)
+
+
 def train(model: Classifier, x: torch.Tensor, y: torch.Tensor, args, *, steps: int, lr: float, balanced: bool,
           head_only: bool = False, keep: list[int] | None = None, adjust: torch.Tensor | None = None,
-          tag: int = 0) -> None:
+          loss: str = "ce", mix: bool = False, tag: int = 0) -> None:
     """One stage. ``head_only``: body frozen in eval mode (BN statistics kept), a fresh head.
     ``keep``: train on these classes only (the other classes' head rows are restored after).
-    ``adjust``: added to the logits in the loss only (logit adjustment)."""
+    ``adjust``: added to the logits in the loss only (logit adjustment). ``loss``: ``ce`` or
+    ``focal``. ``mix``: CutMix every batch."""
     g = torch.Generator().manual_seed(args.seed * 1000 + tag)
     if keep is not None:
         sel = torch.isin(y, torch.tensor(keep))
@@ -159,14 +185,23 @@ def train(model: Classifier, x: torch.Tensor, y: torch.Tensor, args, *, steps: i
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, lr, args.schedule, warm)
         xb = augment(x[pos].float(), args, g) if not (head_only and args.crt_no_aug) else centre(x[pos].float(), args.size)
+        yb, lam, perm = y[pos], 1.0, None
+        if mix:
+            xb, perm, lam = cutmix(xb, g)
         logits = model(xb)
         if keep is not None:  # the removed classes take no part (as a head without their rows)
             mask = torch.full((logits.shape[1],), float("-inf"))
             mask[keep] = 0
             logits = logits + mask
-        loss = F.cross_entropy(logits if adjust is None else logits + adjust, y[pos])
+        if adjust is not None:
+            logits = logits + adjust
+
+        def crit(target: torch.Tensor) -> torch.Tensor:
+            return focal(logits, target, args.focal_gamma) if loss == "focal" else F.cross_entropy(logits, target)
+
+        value = crit(yb) if perm is None else lam * crit(yb) + (1 - lam) * crit(yb[perm])
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        value.backward()
         opt.step()
     if keep is not None:
         with torch.no_grad():
@@ -211,6 +246,7 @@ def main() -> None:
     ap.add_argument("--gamma", type=float, default=0.0, help="intensity gamma range")
     ap.add_argument("--speckle", type=float, default=0.0, help="speckle looks (0 off)")
     ap.add_argument("--la-tau", type=float, default=1.0, help="la: tau of the logit adjustment")
+    ap.add_argument("--focal-gamma", type=float, default=2.0, help="focal: gamma")
     ap.add_argument("--crt-no-aug", action="store_true", help="no augmentation in head-only stages")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="", help="append the JSON lines to this file too")
@@ -227,11 +263,11 @@ def main() -> None:
     later = args.crt_steps or max(steps // 4, 1)
     t0 = time.perf_counter()
     methods = args.methods.split(",")
-    unknown = [m for m in methods if m not in ("ce", "crt", "three", "la")]
+    unknown = [m for m in methods if m not in ("ce", "crt", "three") + OWN_NETWORK]
     if unknown:
-        raise SystemExit(f"unknown method {unknown[0]!r}; use ce, crt, three, la")
+        raise SystemExit(f"unknown method {unknown[0]!r}; use ce, crt, three, la, focal, cutmix")
     body: dict | None = None
-    if any(m != "la" for m in methods):
+    if any(m not in OWN_NETWORK for m in methods):
         train(model, x, y, args, steps=steps, lr=args.lr, balanced=False, tag=1)
         body = {k: v.clone() for k, v in model.state_dict().items()}
     common = {"profile": args.profile, "seed": args.seed, "train_counts": counts, "steps": steps, "later_steps": later,
@@ -246,11 +282,18 @@ def main() -> None:
                 f.write(json.dumps(line) + "\n")
 
     for method in methods:
-        if method == "la":  # its own network from the same initialisation, trained with the adjusted loss
+        if method in OWN_NETWORK:  # its own network from the same initialisation and steps as ce
             model = make_model(args, float(px.mean()), float(px.std()))
             prior = torch.tensor(counts, dtype=torch.float32).clamp_min(1) / sum(counts)
-            train(model, x, y, args, steps=steps, lr=args.lr, balanced=False, adjust=args.la_tau * prior.log(), tag=1)
-            report(method)
+            train(model, x, y, args, steps=steps, lr=args.lr, balanced=False, tag=1,
+                  adjust=args.la_tau * prior.log() if method == "la" else None,
+                  loss="focal" if method == "focal" else "ce", mix=method == "cutmix")
+            if method == "cutmix":  # then cRT on the CutMix body
+                extra = {"body": score(model, data.test, args, counts)}
+                train(model, x, y, args, steps=later, lr=args.crt_lr, balanced=True, head_only=True, tag=2)
+                report(method, extra)
+            else:
+                report(method)
             continue
         assert body is not None
         model.load_state_dict(body)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from engine_helpers import NO_FLOOR_CLI
 
 from sartail.cli import main
@@ -51,17 +52,34 @@ def test_bench_ensemble_scores_members_and_their_ensemble_on_one_subset(tmp_path
     assert lines[0].startswith("ce subset 0 (seed-0, seed-1): members ") and "ensemble of 2:" in lines[1]
 
 
-def test_plain_loop_la_trains_its_own_network_with_the_logit_adjusted_loss(tmp_path, mstar_root):
-    """``--methods la`` alone trains no ce body (3 steps of its own network) and prints one JSON line."""
+def test_plain_loop_own_network_methods_train_with_their_losses(tmp_path, mstar_root):
+    """``--methods la,focal,cutmix`` trains no ce body (3 steps of each own network) and prints one
+    JSON line each; cutmix's line holds its body's score before cRT."""
     import json
 
     out = tmp_path / "plain.jsonl"
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_loop.py"), "--methods", "la", "--steps", "3",
-                           "--load", "64", "--crop", "pad", "--width", "4", "--out", str(out)],
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_loop.py"), "--methods", "la,focal,cutmix",
+                           "--steps", "3", "--load", "64", "--crop", "pad", "--width", "4", "--out", str(out)],
                           capture_output=True, text=True, timeout=300, cwd=REPO,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "SARTAIL_MSTAR_ROOT": str(mstar_root),
                                "SARTAIL_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [json.loads(s) for s in out.read_text().splitlines()]
-    assert [line["method"] for line in lines] == ["la"] and lines[0]["steps"] == 3
-    assert 0.0 <= lines[0]["test"]["balanced"] <= 1.0 and lines[0]["args"]["la_tau"] == 1.0
+    assert [line["method"] for line in lines] == ["la", "focal", "cutmix"] and lines[0]["steps"] == 3
+    assert all(0.0 <= line["test"]["balanced"] <= 1.0 for line in lines)
+    assert lines[0]["args"]["la_tau"] == 1.0 and lines[1]["args"]["focal_gamma"] == 2.0
+    assert 0.0 <= lines[2]["body"]["balanced"] <= 1.0 and "body" not in lines[0]
+
+
+def test_plain_loop_cutmix_weights_labels_by_the_pasted_area():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import plain_loop
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    x = (torch.arange(8.0) + 1)[:, None, None, None].expand(8, 1, 20, 20).contiguous()
+    for seed in range(5):
+        mixed, perm, lam = plain_loop.cutmix(x, torch.Generator().manual_seed(seed))
+        for i in range(8):
+            if perm[i] != i:
+                assert float((mixed[i] == x[i, 0, 0, 0]).float().mean()) == pytest.approx(lam)

@@ -6,8 +6,9 @@ from engine_helpers import TINY, Recorder
 from torch import nn
 
 from sartail import Run
-from sartail.config import AugmentConfig, load_config
-from sartail.data.augment import cutmix, cutmix_box, mix_batch, paste_box
+from sartail.config import AugmentConfig, LossConfig, load_config
+from sartail.config.components import LOSSES
+from sartail.data.augment import chip_energy, cutmix, cutmix_box, energy_shares, mix_batch, paste_box
 from sartail.errors import ConfigError, StopRequested
 from sartail.eval.ensemble import Ensemble, ensemble, parse_tta, shift, views
 from sartail.models import ModelConfig, build_model
@@ -116,6 +117,71 @@ def test_mix_batch_dispatches_and_refuses_both():
         AugmentConfig(mixup=0.2, cutmix=1.0)
     with pytest.raises(ConfigError, match="cutmix_center"):
         AugmentConfig(cutmix=1.0, cutmix_center=1.5)
+
+
+def test_chip_energy_is_the_squared_grey_level_above_the_chips_median():
+    x = torch.full((1, 1, 4, 4), 10.0)
+    x[0, 0, 1, 2] = 13.0
+    e = chip_energy(x)
+    assert float(e[0, 0, 1, 2]) == 9.0 and float(e.sum()) == 9.0
+
+
+def test_energy_labels_give_a_box_of_background_no_weight():
+    x = torch.full((2, 1, 10, 10), 5.0)
+    x[0, 0, 1, 1] = 20.0  # chip 0's one scatterer, outside the box
+    x[1, 0, 6, 6] = 25.0  # chip 1's, inside it
+    perm, box = torch.tensor([1, 0]), (5, 8, 5, 8)
+    area = paste_box(x, perm, box)[1]
+    assert area == pytest.approx(1 - 9 / 100)
+    lam = energy_shares(x, perm, box, area)
+    # chip 0 keeps all its energy and receives all of chip 1's: half and half
+    assert float(lam[0]) == pytest.approx(0.5)
+    # chip 1 loses all its energy and receives none of chip 0's: no weight either side -> area
+    assert float(lam[1]) == pytest.approx(area)
+    background = energy_shares(x, perm, (0, 1, 5, 10), area)  # a box holding no scatterer
+    assert torch.allclose(background, torch.ones(2))  # each chip keeps its own label whole
+
+
+def test_energy_cutmix_draws_the_same_box_and_weights_each_chip():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(8, 1, 16, 16, generator=g) * 255
+    for seed in range(5):
+        mixed_a, perm_a, lam_a = cutmix(x, 1.0, torch.Generator().manual_seed(seed), 1.0, "area")
+        mixed_e, perm_e, lam_e = cutmix(x, 1.0, torch.Generator().manual_seed(seed), 1.0, "energy")
+        assert torch.equal(mixed_a, mixed_e) and torch.equal(perm_a, perm_e)
+        assert isinstance(lam_a, float) and lam_e.shape == (8,)
+        assert bool(((lam_e >= 0) & (lam_e <= 1)).all())
+    with pytest.raises(ConfigError, match="cutmix_labels"):
+        AugmentConfig(cutmix=1.0, cutmix_labels="pixels")
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_per_chip_label_weights_equal_the_batch_weight_when_all_alike(name):
+    from sartail.train.losses import Loss, mixed_loss
+
+    g = torch.Generator().manual_seed(1)
+    logits, y = torch.randn(12, 4, generator=g), torch.randint(0, 4, (12,), generator=g)
+    perm = torch.randperm(12, generator=g)
+    loss = Loss(LossConfig(name=name, gamma=1.0, drw_epoch=0), [50, 20, 5, 2])
+    loss.set_epoch(1)
+    batch = mixed_loss(loss, logits, y, perm, 0.3)
+    per_chip = mixed_loss(loss, logits, y, perm, torch.full((12,), 0.3))
+    assert torch.allclose(batch, per_chip, atol=1e-6)
+    w = torch.zeros(12)
+    w[:6] = 1.0  # weight 1 on the first six chips' own labels, 0 on the rest's: their other labels
+    mixed = mixed_loss(loss, logits, y, perm, w)
+    assert not torch.allclose(mixed, batch)
+
+
+def test_energy_cutmix_trains_in_the_loop(tmp_path):
+    over = {**TINY, "stages.*.epochs": 1, "stages.rough.augment.cutmix_labels": "energy"}
+    run = Run.create(load_config("cutmix", over), tmp_path / "e", progress=False)
+    run.fit()
+    area = Run.create(load_config("cutmix", {**TINY, "stages.*.epochs": 1}), tmp_path / "a", progress=False)
+    area.fit()
+    e_loss = [r["train_loss"] for r in run.dir.metrics()]
+    a_loss = [r["train_loss"] for r in area.dir.metrics()]
+    assert all(v == v and v > 0 for v in e_loss) and e_loss[0] != a_loss[0]
 
 
 # ------------------------------------------------------------------------------ EMA

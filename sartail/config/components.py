@@ -99,6 +99,9 @@ class SamplerConfig:
             raise ConfigError("sampler 'undersample' needs max_per_class >= 1")
 
 
+CUTMIX_LABELS = ("area", "energy")
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """Which augmentations to apply, batch-wise.
@@ -113,6 +116,11 @@ class AugmentConfig:
             same box of a shuffled copy; the loop weights the two labels by the exact areas.
         cutmix_center: the box centre is drawn uniformly within this central fraction of each
             side: 1 = anywhere (Yun et al.), smaller = a central CutMix (0 = always centred).
+        cutmix_labels: how CutMix weights the two labels: ``area`` (Yun et al.: the pasted
+            share of pixels, one weight for the batch) or ``energy`` (per chip: the share of
+            each source chip's energy, its squared grey level above its own median, that the
+            mixed chip holds, the two shares normalised to sum to 1). SAR evidence is a few
+            bright scatterers in the centre, so a box of background carries area but no target.
         rotate: rotation by a random angle in ``[-rotate, rotate]`` degrees (bilinear, edges
             reflected so that no zero corners appear; 0 = off). MSTAR chips are taken at every
             aspect angle, so a few degrees is a plausible nuisance.
@@ -129,6 +137,7 @@ class AugmentConfig:
     mixup: float = 0.0
     cutmix: float = 0.0
     cutmix_center: float = 1.0
+    cutmix_labels: str = "area"
     rotate: float = 0.0
     erase: float = 0.0
     gamma: float = 0.0
@@ -150,6 +159,8 @@ class AugmentConfig:
             raise ConfigError(f"augment.cutmix must be >= 0, got {self.cutmix}")
         if not 0 <= self.cutmix_center <= 1:
             raise ConfigError(f"augment.cutmix_center must lie in [0, 1], got {self.cutmix_center}")
+        if self.cutmix_labels not in CUTMIX_LABELS:
+            raise ConfigError(f"augment.cutmix_labels must be one of {', '.join(CUTMIX_LABELS)}, got {self.cutmix_labels!r}")
         if self.mixup > 0 and self.cutmix > 0:
             raise ConfigError("augment.mixup and augment.cutmix are both on; a batch is mixed one way: set one to 0")
 

@@ -171,13 +171,41 @@ def paste_box(x: torch.Tensor, perm: torch.Tensor, box: tuple[int, int, int, int
     return out, 1.0 - (y1 - y0) * (x1 - x0) / (x.shape[-2] * x.shape[-1])
 
 
-def cutmix(x: torch.Tensor, alpha: float, g: torch.Generator,
-           center: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, float]:
+def chip_energy(x: torch.Tensor) -> torch.Tensor:
+    """Per-pixel energy of each chip of ``x`` ``[B, 1, H, W]``: its squared grey level above the
+    chip's own median (the clutter floor), so that the bright scatterers of a target dominate."""
+    floor = x.flatten(1).median(dim=1).values[:, None, None, None]
+    return (x - floor).clamp_min(0).square()
+
+
+def energy_shares(x: torch.Tensor, perm: torch.Tensor, box: tuple[int, int, int, int],
+                  area_lam: float) -> torch.Tensor:
+    """Per-chip weight of each mixed chip's own label when ``box`` comes from ``x[perm]``.
+
+    Chip ``i`` keeps the share ``a`` of its energy outside the box and receives the share
+    ``b`` of chip ``perm[i]``'s energy inside it; its own label weighs ``a / (a + b)``. A chip
+    with no energy at all (``a + b == 0``) falls back to the area weight ``area_lam``.
+    """
+    y0, y1, x0, x1 = box
+    e = chip_energy(x.float())
+    total = e.sum(dim=(1, 2, 3))
+    inside = e[..., y0:y1, x0:x1].sum(dim=(1, 2, 3))
+    share_in = torch.where(total > 0, inside / total.clamp_min(1e-12), torch.zeros_like(total))
+    own = torch.where(total > 0, 1 - share_in, torch.zeros_like(total))
+    other = share_in[perm]
+    norm = own + other
+    return torch.where(norm > 0, own / norm.clamp_min(1e-12), torch.full_like(norm, area_lam))
+
+
+def cutmix(x: torch.Tensor, alpha: float, g: torch.Generator, center: float = 1.0,
+           labels: str = "area") -> tuple[torch.Tensor, torch.Tensor, float | torch.Tensor]:
     """CutMix the batch with a shuffled copy of itself. Returns ``(mixed, permutation, lam)``.
 
     One box for the batch, as Yun et al.: its area share ``1 - lam0`` with ``lam0`` from
     Beta(alpha, alpha) (a NumPy generator seeded from ``g``), its centre uniform in the central
-    ``center`` fraction of each side. The returned ``lam`` is recomputed from the clipped box.
+    ``center`` fraction of each side. With ``labels="area"`` the returned ``lam`` is a float
+    recomputed from the clipped box; with ``"energy"`` it is a tensor ``[B]``, each chip's own
+    share of energy (:func:`energy_shares`). Both draw the same random numbers.
     """
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
     lam0 = float(np.random.default_rng(seed).beta(alpha, alpha))
@@ -185,18 +213,22 @@ def cutmix(x: torch.Tensor, alpha: float, g: torch.Generator,
     u = torch.rand(2, generator=g).tolist()
     h, w = x.shape[-2:]
     cy, cx = h / 2 + (u[0] - 0.5) * center * h, w / 2 + (u[1] - 0.5) * center * w
-    mixed, lam = paste_box(x, perm, cutmix_box(h, w, lam0, cy, cx))
+    box = cutmix_box(h, w, lam0, cy, cx)
+    mixed, lam = paste_box(x, perm, box)
+    if labels == "energy":
+        return mixed, perm, energy_shares(x, perm, box, lam)
     return mixed, perm, lam
 
 
 def mix_batch(x: torch.Tensor, cfg: AugmentConfig,
-              g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float] | None:
+              g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float | torch.Tensor] | None:
     """Mixup or CutMix as ``cfg`` asks: ``(mixed, permutation, lam)``, or ``None`` if neither is on.
 
-    The loss is then ``lam * loss(y) + (1 - lam) * loss(y[permutation])``.
+    The loss is then ``lam * loss(y) + (1 - lam) * loss(y[permutation])``, per chip when
+    ``lam`` is a tensor (:func:`sartail.train.losses.mixed_loss`).
     """
     if cfg.mixup > 0:
         return mixup(x, cfg.mixup, g)
     if cfg.cutmix > 0:
-        return cutmix(x, cfg.cutmix, g, cfg.cutmix_center)
+        return cutmix(x, cfg.cutmix, g, cfg.cutmix_center, cfg.cutmix_labels)
     return None

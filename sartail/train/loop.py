@@ -35,7 +35,7 @@ from ..models import Classifier
 from .callbacks import Callback
 from .ema import WeightEMA
 from .heads import clip_row_norms, max_norm_radius, set_train_mode, trainable_parameters
-from .losses import Loss
+from .losses import Loss, mixed_loss
 from .result import StageResult
 from .samplers import EpochSampler, plan_batches
 from .schedule import build_optimizer, lr_at
@@ -212,7 +212,7 @@ def fit_stage(
                     if mixed is not None:
                         x, perm, lam = mixed
                         logits = net(x)
-                        loss = lam * loss_fn(logits, y) + (1 - lam) * loss_fn(logits, y[perm])
+                        loss = mixed_loss(loss_fn, logits, y, perm, lam)
                     else:
                         logits = net(x)
                         loss = loss_fn(logits, y)

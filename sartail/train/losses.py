@@ -36,10 +36,15 @@ def effective_number_weights(counts: Sequence[int] | torch.Tensor, beta: float) 
     return (w / w.sum() * n.numel()).float()
 
 
+def focal_terms(logits: torch.Tensor, targets: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Each chip's focal term ``-(1 - p_t)**gamma * log p_t`` ``[B]``."""
+    logp = F.log_softmax(logits.float(), dim=1).gather(1, targets[:, None]).squeeze(1)
+    return -((1 - logp.exp()) ** gamma) * logp
+
+
 def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean focal loss ``-(1 - p_t)**gamma * log p_t`` (weighted by ``weight[target]``)."""
-    logp = F.log_softmax(logits.float(), dim=1).gather(1, targets[:, None]).squeeze(1)
-    loss = -((1 - logp.exp()) ** gamma) * logp
+    loss = focal_terms(logits, targets, gamma)
     if weight is not None:
         w = weight[targets]
         return (loss * w).sum() / w.sum()
@@ -88,7 +93,18 @@ class Loss(nn.Module):
             return self.cb_weight
         return None
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor,
+                sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """The mean loss; with ``sample_weight`` ``[B]``, each chip's term is multiplied by it
+        (a class-weighted loss keeps its normaliser, the sum of the class weights)."""
+        if sample_weight is None:
+            return self._mean(logits, targets)
+        per_chip, class_weight = self._per_chip(logits, targets)
+        if class_weight is None:
+            return (per_chip * sample_weight).mean()
+        return (per_chip * sample_weight).sum() / class_weight.sum()
+
+    def _mean(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
         logits = logits.float()
         name = cfg.name
@@ -101,14 +117,56 @@ class Loss(nn.Module):
                 return focal_loss(logits, targets, cfg.gamma, self.cb_weight)
             return F.cross_entropy(logits, targets, weight=self.cb_weight)
         if name == "ldam":
-            margin = torch.zeros_like(logits).scatter_(1, targets[:, None], self.margins[targets][:, None])
-            return F.cross_entropy(logits - cfg.s * margin, targets, weight=self.weight)
+            return F.cross_entropy(self._ldam_logits(logits, targets), targets, weight=self.weight)
         if name in ("logit_adjust", "balanced_softmax"):
-            tau = 1.0 if name == "balanced_softmax" else cfg.tau
-            return F.cross_entropy(logits + tau * self.log_prior, targets)
-        # label-aware smoothing
+            return F.cross_entropy(self._adjusted(logits), targets)
+        return self._smoothed(logits, targets).mean()
+
+    def _per_chip(self, logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Each chip's loss term ``[B]`` (already times its class weight) and the class weights
+        ``w[targets]`` that a weighted loss divides by (``None``: the loss is a plain mean)."""
+        cfg = self.cfg
+        logits = logits.float()
+        name = cfg.name
+        if name == "ce":
+            return F.cross_entropy(logits, targets, label_smoothing=cfg.label_smoothing, reduction="none"), None
+        if name in ("focal", "class_balanced") and (name == "focal" or cfg.gamma > 0):
+            term = focal_terms(logits, targets, cfg.gamma)
+            if name == "focal":
+                return term, None
+            w = self.cb_weight[targets]
+            return term * w, w
+        if name == "class_balanced":
+            return F.cross_entropy(logits, targets, weight=self.cb_weight, reduction="none"), self.cb_weight[targets]
+        if name == "ldam":
+            weight = self.weight
+            term = F.cross_entropy(self._ldam_logits(logits, targets), targets, weight=weight, reduction="none")
+            return term, None if weight is None else weight[targets]
+        if name in ("logit_adjust", "balanced_softmax"):
+            return F.cross_entropy(self._adjusted(logits), targets, reduction="none"), None
+        return self._smoothed(logits, targets), None
+
+    def _ldam_logits(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        margin = torch.zeros_like(logits).scatter_(1, targets[:, None], self.margins[targets][:, None])
+        return logits - self.cfg.s * margin
+
+    def _adjusted(self, logits: torch.Tensor) -> torch.Tensor:
+        tau = 1.0 if self.cfg.name == "balanced_softmax" else self.cfg.tau
+        return logits + tau * self.log_prior
+
+    def _smoothed(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Label-aware smoothing, per chip."""
         eps = self.eps[targets][:, None]
         k = logits.shape[1]
         soft = torch.full_like(logits, 0.0) + eps / (k - 1)
         soft.scatter_(1, targets[:, None], 1 - eps)
-        return -(soft * F.log_softmax(logits, dim=1)).sum(1).mean()
+        return -(soft * F.log_softmax(logits, dim=1)).sum(1)
+
+
+def mixed_loss(loss_fn: Loss, logits: torch.Tensor, targets: torch.Tensor, perm: torch.Tensor,
+               lam: float | torch.Tensor) -> torch.Tensor:
+    """The loss of a mixed batch: ``lam * loss(y) + (1 - lam) * loss(y[perm])``, per chip when
+    ``lam`` is a tensor ``[B]`` (CutMix with energy-weighted labels)."""
+    if isinstance(lam, torch.Tensor):
+        return loss_fn(logits, targets, lam) + loss_fn(logits, targets[perm], 1 - lam)
+    return lam * loss_fn(logits, targets) + (1 - lam) * loss_fn(logits, targets[perm])
