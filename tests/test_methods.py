@@ -155,6 +155,19 @@ def test_energy_cutmix_draws_the_same_box_and_weights_each_chip():
         AugmentConfig(cutmix=1.0, cutmix_labels="pixels")
 
 
+def test_cutmix_prob_leaves_that_share_of_batches_unmixed():
+    x, g = torch.rand(4, 1, 8, 8), torch.Generator().manual_seed(0)
+    cfg = AugmentConfig(cutmix=1.0, cutmix_prob=0.5)
+    mixed = [mix_batch(x, cfg, g) is not None for _ in range(400)]
+    assert 160 < sum(mixed) < 240
+    every = AugmentConfig(cutmix=1.0)  # prob 1 draws nothing more: the same boxes as before the option
+    a = mix_batch(x, every, torch.Generator().manual_seed(5))
+    b = cutmix(x, 1.0, torch.Generator().manual_seed(5))
+    assert a is not None and torch.equal(a[0], b[0]) and a[2] == b[2]
+    with pytest.raises(ConfigError, match="cutmix_prob"):
+        AugmentConfig(cutmix=1.0, cutmix_prob=0.0)
+
+
 @pytest.mark.parametrize("name", LOSSES)
 def test_per_chip_label_weights_equal_the_batch_weight_when_all_alike(name):
     from sartail.train.losses import Loss, mixed_loss

@@ -116,6 +116,8 @@ class AugmentConfig:
             same box of a shuffled copy; the loop weights the two labels by the exact areas.
         cutmix_center: the box centre is drawn uniformly within this central fraction of each
             side: 1 = anywhere (Yun et al.), smaller = a central CutMix (0 = always centred).
+        cutmix_prob: the probability that a batch is CutMixed (1 = every batch; Yun et al.'s
+            code uses 0.5 on CIFAR and 1 on ImageNet); the other batches train unmixed.
         cutmix_labels: how CutMix weights the two labels: ``area`` (Yun et al.: the pasted
             share of pixels, one weight for the batch) or ``energy`` (per chip: the share of
             each source chip's energy, its squared grey level above its own median, that the
@@ -137,6 +139,7 @@ class AugmentConfig:
     mixup: float = 0.0
     cutmix: float = 0.0
     cutmix_center: float = 1.0
+    cutmix_prob: float = 1.0
     cutmix_labels: str = "area"
     rotate: float = 0.0
     erase: float = 0.0
@@ -159,6 +162,8 @@ class AugmentConfig:
             raise ConfigError(f"augment.cutmix must be >= 0, got {self.cutmix}")
         if not 0 <= self.cutmix_center <= 1:
             raise ConfigError(f"augment.cutmix_center must lie in [0, 1], got {self.cutmix_center}")
+        if not 0 < self.cutmix_prob <= 1:
+            raise ConfigError(f"augment.cutmix_prob must lie in (0, 1], got {self.cutmix_prob}")
         if self.cutmix_labels not in CUTMIX_LABELS:
             raise ConfigError(f"augment.cutmix_labels must be one of {', '.join(CUTMIX_LABELS)}, got {self.cutmix_labels!r}")
         if self.mixup > 0 and self.cutmix > 0:

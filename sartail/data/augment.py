@@ -222,7 +222,8 @@ def cutmix(x: torch.Tensor, alpha: float, g: torch.Generator, center: float = 1.
 
 def mix_batch(x: torch.Tensor, cfg: AugmentConfig,
               g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float | torch.Tensor] | None:
-    """Mixup or CutMix as ``cfg`` asks: ``(mixed, permutation, lam)``, or ``None`` if neither is on.
+    """Mixup or CutMix as ``cfg`` asks: ``(mixed, permutation, lam)``, or ``None`` if neither is on
+    (or this batch is one that ``cfg.cutmix_prob`` leaves unmixed).
 
     The loss is then ``lam * loss(y) + (1 - lam) * loss(y[permutation])``, per chip when
     ``lam`` is a tensor (:func:`sartail.train.losses.mixed_loss`).
@@ -230,5 +231,8 @@ def mix_batch(x: torch.Tensor, cfg: AugmentConfig,
     if cfg.mixup > 0:
         return mixup(x, cfg.mixup, g)
     if cfg.cutmix > 0:
+        # a draw only when some batches stay unmixed, so that runs at cutmix_prob 1 keep their stream
+        if cfg.cutmix_prob < 1 and float(torch.rand(1, generator=g)) >= cfg.cutmix_prob:
+            return None
         return cutmix(x, cfg.cutmix, g, cfg.cutmix_center, cfg.cutmix_labels)
     return None
