@@ -17,8 +17,8 @@ stages from the ``ce`` model: residual without class 0, class-balanced fine-tuni
 ``la``: a second network trained from scratch (same seed, same steps) with the logit-adjusted
 loss, ``logits + tau * log(prior)`` in training only (Menon et al. 2021, ``--la-tau`` 1).
 ``focal``: likewise with the focal loss (Lin et al. 2017, ``--focal-gamma`` 2). ``cutmix``:
-likewise with CutMix on every batch (Yun et al. 2019: one box per batch, area from Beta(1, 1),
-centre anywhere, labels weighted by the pasted area), then cRT as ``crt``; its line also
+likewise with CutMix (Yun et al. 2019: on a share ``--cutmix-prob`` of the batches, one box per
+batch, area from Beta(1, 1), centre anywhere, labels weighted by the pasted area), then cRT as ``crt``; its line also
 holds the CutMix body's own score (``body``).
 """
 from __future__ import annotations
@@ -145,6 +145,11 @@ def focal(logits: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor:
     return (-((1 - logp.exp()) ** gamma) * logp).mean()
 
 
+def criterion(logits: torch.Tensor, y: torch.Tensor, loss: str, gamma: float) -> torch.Tensor:
+    """``focal`` or cross-entropy."""
+    return focal(logits, y, gamma) if loss == "focal" else F.cross_entropy(logits, y)
+
+
 def cutmix(x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Yun et al.'s CutMix of a batch with a shuffled copy: (mixed, permutation, own-label weight)."""
     b, _, h, w = x.shape
@@ -186,7 +191,7 @@ def train(model: Classifier, x: torch.Tensor, y: torch.Tensor, args, *, steps: i
             group["lr"] = lr_at(step, steps, lr, args.schedule, warm)
         xb = augment(x[pos].float(), args, g) if not (head_only and args.crt_no_aug) else centre(x[pos].float(), args.size)
         yb, lam, perm = y[pos], 1.0, None
-        if mix:
+        if mix and (args.cutmix_prob >= 1 or float(torch.rand(1, generator=g)) < args.cutmix_prob):
             xb, perm, lam = cutmix(xb, g)
         logits = model(xb)
         if keep is not None:  # the removed classes take no part (as a head without their rows)
@@ -195,11 +200,10 @@ def train(model: Classifier, x: torch.Tensor, y: torch.Tensor, args, *, steps: i
             logits = logits + mask
         if adjust is not None:
             logits = logits + adjust
-
-        def crit(target: torch.Tensor) -> torch.Tensor:
-            return focal(logits, target, args.focal_gamma) if loss == "focal" else F.cross_entropy(logits, target)
-
-        value = crit(yb) if perm is None else lam * crit(yb) + (1 - lam) * crit(yb[perm])
+        if perm is None:
+            value = criterion(logits, yb, loss, args.focal_gamma)
+        else:
+            value = lam * criterion(logits, yb, loss, args.focal_gamma) + (1 - lam) * criterion(logits, yb[perm], loss, args.focal_gamma)
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
@@ -247,6 +251,8 @@ def main() -> None:
     ap.add_argument("--speckle", type=float, default=0.0, help="speckle looks (0 off)")
     ap.add_argument("--la-tau", type=float, default=1.0, help="la: tau of the logit adjustment")
     ap.add_argument("--focal-gamma", type=float, default=2.0, help="focal: gamma")
+    ap.add_argument("--cutmix-prob", type=float, default=0.5,
+                    help="cutmix: share of batches mixed (0.5, the kit recipe's; phase 6's plain rows used 1)")
     ap.add_argument("--crt-no-aug", action="store_true", help="no augmentation in head-only stages")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="", help="append the JSON lines to this file too")

@@ -68,6 +68,7 @@ def test_plain_loop_own_network_methods_train_with_their_losses(tmp_path, mstar_
     assert [line["method"] for line in lines] == ["la", "focal", "cutmix"] and lines[0]["steps"] == 3
     assert all(0.0 <= line["test"]["balanced"] <= 1.0 for line in lines)
     assert lines[0]["args"]["la_tau"] == 1.0 and lines[1]["args"]["focal_gamma"] == 2.0
+    assert lines[2]["args"]["cutmix_prob"] == 0.5
     assert 0.0 <= lines[2]["body"]["balanced"] <= 1.0 and "body" not in lines[0]
 
 
