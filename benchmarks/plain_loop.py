@@ -169,7 +169,7 @@ def train(model: Classifier, x: torch.Tensor, y: torch.Tensor, args, *, steps: i
     """One stage. ``head_only``: body frozen in eval mode (BN statistics kept), a fresh head.
     ``keep``: train on these classes only (the other classes' head rows are restored after).
     ``adjust``: added to the logits in the loss only (logit adjustment). ``loss``: ``ce`` or
-    ``focal``. ``mix``: CutMix every batch."""
+    ``focal``. ``mix``: CutMix a share ``args.cutmix_prob`` of the batches."""
     g = torch.Generator().manual_seed(args.seed * 1000 + tag)
     if keep is not None:
         sel = torch.isin(y, torch.tensor(keep))

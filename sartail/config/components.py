@@ -113,7 +113,7 @@ class AugmentConfig:
         speckle: multiplicative gamma speckle with this many looks (0 = off).
         mixup: mixup alpha (0 = off); applied by the training loop, which mixes the labels too.
         cutmix: CutMix alpha (0 = off; Yun et al. 2019): one box of the batch is replaced by the
-            same box of a shuffled copy; the loop weights the two labels by the exact areas.
+            same box of a shuffled copy; the loop weights the two labels as ``cutmix_labels`` says.
         cutmix_center: the box centre is drawn uniformly within this central fraction of each
             side: 1 = anywhere (Yun et al.), smaller = a central CutMix (0 = always centred).
         cutmix_prob: the probability that a batch is CutMixed (1 = every batch; Yun et al.'s

@@ -96,7 +96,11 @@ class Loss(nn.Module):
     def forward(self, logits: torch.Tensor, targets: torch.Tensor,
                 sample_weight: torch.Tensor | None = None) -> torch.Tensor:
         """The mean loss; with ``sample_weight`` ``[B]``, each chip's term is multiplied by it
-        (a class-weighted loss keeps its normaliser, the sum of the class weights)."""
+        (a class-weighted loss keeps its normaliser, the sum of the class weights).
+
+        Without weights the loss keeps its fused mean reduction (``_mean``), so that every run
+        before per-chip weights existed keeps its digits; ``_per_chip`` serves the weighted case.
+        """
         if sample_weight is None:
             return self._mean(logits, targets)
         per_chip, class_weight = self._per_chip(logits, targets)
