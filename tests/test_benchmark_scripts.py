@@ -16,7 +16,7 @@ from engine_helpers import NO_FLOOR_CLI
 from sartail.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ["bench_accuracy", "bench_data", "bench_ensemble", "bench_speed", "bench_tta", "budget_curve", "diag_crt", "notebook_times",
+SCRIPTS = ["bench_accuracy", "bench_data", "bench_ensemble", "bench_speed", "bench_tta", "budget_curve", "diag_crt", "notebook_times", "cutmix_weights",
            "plain_loop"]
 
 
