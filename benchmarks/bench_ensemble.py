@@ -7,6 +7,8 @@ only the training seed varies (init, batch order, the validation split of the sa
     python benchmarks/bench_accuracy.py --seeds 1,2 --recipes ce,logit_adjust --no-control \\
         --set data.subset_seed=0 --out runs/ens                     # + seed 0's own run, copied or retrained
     python benchmarks/bench_ensemble.py --root runs/ens/exp100 [--recipes ce,logit_adjust] [--tta flip,shift]
+    # the plain-PyTorch control: plain_loop.py --methods la --subset-seed 0 --seed S --save-logits runs/ens_plain
+    python benchmarks/bench_ensemble.py --plain runs/ens_plain
 
 For every recipe and subset, each member is scored on the held-out fold, then the ensemble of
 the first 2, 3, ... members (:func:`sartail.run.predict.load_ensemble`, what ``sartail predict
@@ -42,6 +44,44 @@ def groups(root: Path, recipe: str) -> dict[int, list[Path]]:
     return out
 
 
+def plain_members(folder: Path) -> dict[tuple[str, int], list[dict]]:
+    """The plain loop's saved test logits (``plain_loop.py --save-logits``) by (method, subset), seeds in order."""
+    out: dict[tuple[str, int], list[dict]] = {}
+    for path in sorted(folder.glob("*-subset-*-seed-*.pt")):
+        d = torch.load(path, map_location="cpu", weights_only=True)  # data, never code
+        out.setdefault((d["method"], int(d["subset_seed"])), []).append(d)
+    return {k: sorted(v, key=lambda d: d["seed"]) for k, v in sorted(out.items())}
+
+
+def print_group(title: str, singles: list[float], ens: dict[int, float]) -> None:
+    """One subset's members (balanced %) and its ensembles of the first k, against their mean and best."""
+    print(f"{title}: members " + " / ".join(f"{v:.1f}" for v in singles) + f" (mean {sum(singles) / len(singles):.1f})")
+    for k, v in ens.items():
+        m = sum(singles[:k]) / k
+        print(f"  ensemble of {k}: {v:.1f}   vs its members' mean {v - m:+.1f}, vs its best {v - max(singles[:k]):+.1f}",
+              flush=True)
+
+
+def _balanced_of_probs(probs: torch.Tensor, labels: torch.Tensor, names: list[str]) -> float:
+    return 100 * evaluate_logits(probs.clamp_min(torch.finfo(torch.float32).tiny).log(), labels, names)["balanced"]
+
+
+def plain_report(folder: Path) -> None:
+    """Members and softmax-averaged ensembles of the plain loop's runs, as for the kit's below."""
+    groups_ = plain_members(folder)
+    if not groups_:
+        raise SystemExit(f"no plain_loop.py logits (*-subset-*-seed-*.pt) under {folder}")
+    for (method, subset), members in groups_.items():
+        labels = members[0]["labels"]
+        if any(not torch.equal(m["labels"], labels) for m in members):
+            raise SystemExit(f"plain {method} subset {subset}: members scored on different test folds")
+        names = members[0]["class_names"]
+        probs = [m["logits"].float().softmax(1) for m in members]
+        singles = [_balanced_of_probs(p, labels, names) for p in probs]
+        ens = {k: _balanced_of_probs(torch.stack(probs[:k]).mean(0), labels, names) for k in range(2, len(probs) + 1)}
+        print_group(f"plain {method} subset {subset} (seeds {', '.join(str(m['seed']) for m in members)})", singles, ens)
+
+
 def balanced(model: torch.nn.Module, run: Run, data) -> float:  # noqa: ANN001
     logits = predict_logits(model, data.test, run.context())
     return 100 * evaluate_logits(logits, data.test.labels, data.test.class_names)["balanced"]
@@ -52,7 +92,11 @@ def main() -> None:
     ap.add_argument("--root", default=str(REPO / "runs" / "ens" / "exp100"))
     ap.add_argument("--recipes", default="ce,logit_adjust")
     ap.add_argument("--tta", default="", help="test-time views for members and ensembles alike: flip, shift or flip,shift")
+    ap.add_argument("--plain", type=Path, default=None, help="instead: the plain loop's saved logits (plain_loop.py --save-logits)")
     args = ap.parse_args()
+    if args.plain is not None:
+        plain_report(args.plain)
+        return
     root = Path(args.root)
     for recipe in args.recipes.split(","):
         for subset, paths in groups(root, recipe).items():
@@ -67,14 +111,8 @@ def main() -> None:
                     raise SystemExit(f"{path}: scored on another test fold than {paths[0]}")
             singles = [balanced(ensemble([m], args.tta), runs[0], data) for m in models]
             ens = {k: balanced(ensemble(models[:k], args.tta), runs[0], data) for k in range(2, len(models) + 1)}
-            mean = sum(singles) / len(singles)
-            print(f"{recipe} subset {subset} ({', '.join(p.name for p in paths)}"
-                  f"{', TTA ' + args.tta if args.tta else ''}): members " + " / ".join(f"{v:.1f}" for v in singles)
-                  + f" (mean {mean:.1f})")
-            for k, v in ens.items():
-                m = sum(singles[:k]) / k
-                print(f"  ensemble of {k}: {v:.1f}   vs its members' mean {v - m:+.1f}, vs its best {v - max(singles[:k]):+.1f}",
-                      flush=True)
+            print_group(f"{recipe} subset {subset} ({', '.join(p.name for p in paths)}"
+                        f"{', TTA ' + args.tta if args.tta else ''})", singles, ens)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ real pixels (``--size``); evaluation uses the centre crop. Prints one JSON line 
     python benchmarks/plain_loop.py --methods ce,crt,three,la,focal,cutmix --seed 0 [--profile exp100|full]
         [--load 88 --size 64 --crop random|pad|none] [--steps N | --epochs E] [--lr 0.05]
         [--schedule cosine|onecycle|constant] [--arch sarnet|conv6] [--width 16]
+        [--subset-seed K --save-logits DIR]   # members of a seed ensemble (bench_ensemble.py --plain DIR)
 
 ``ce``: instance-balanced cross-entropy. ``crt``: the ``ce`` body frozen in eval mode, a fresh
 linear head trained on class-balanced batches (Kang et al. 2020). ``three``: Li et al.'s
@@ -214,11 +215,15 @@ def train(model: Classifier, x: torch.Tensor, y: torch.Tensor, args, *, steps: i
 
 
 @torch.no_grad()
-def score(model: Classifier, chips, args, counts: list[int]) -> dict:
+def logits_of(model: Classifier, chips, args) -> torch.Tensor:
+    """The model's logits for every chip's centre crop, in order."""
     model.eval()
     x = centre(chips.pixels().float(), args.size)
-    logits = torch.cat([model(x[i:i + 512]) for i in range(0, len(x), 512)])
-    m = evaluate_logits(logits, chips.labels, chips.class_names, train_counts=counts)
+    return torch.cat([model(x[i:i + 512]) for i in range(0, len(x), 512)])
+
+
+def score(model: Classifier, chips, args, counts: list[int]) -> dict:
+    m = evaluate_logits(logits_of(model, chips, args), chips.labels, chips.class_names, train_counts=counts)
     return {k: m[k] for k in ("balanced", "top1", "many_shot", "medium_shot", "few_shot")}
 
 
@@ -228,6 +233,10 @@ def main() -> None:
     ap.add_argument("--profile", default="exp100", choices=list(PROFILES))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split-seed", type=int, default=0, help="seed of the stratified 25 %% test fold (bench_accuracy's data.split_seed)")
+    ap.add_argument("--subset-seed", type=int, default=None,
+                    help="draw the long-tailed subset with this seed, not --seed (data.subset_seed: seed ensembles)")
+    ap.add_argument("--save-logits", default="", metavar="DIR",
+                    help="also write each method's test logits to DIR/METHOD-subset-K-seed-S.pt (bench_ensemble.py --plain)")
     ap.add_argument("--load", type=int, default=88, help="centre region loaded (px)")
     ap.add_argument("--size", type=int, default=64, help="training / test input size (px)")
     ap.add_argument("--crop", default="random", choices=["random", "pad", "none"])
@@ -259,7 +268,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     over = {"data.train": f"mstar:{MSTAR}", "data.size": args.load, "data.split_seed": args.split_seed,
-            "data.test_fraction": 0.25, "seed": args.seed, **PROFILES[args.profile]}
+            "data.test_fraction": 0.25, "seed": args.seed, "data.subset_seed": args.subset_seed, **PROFILES[args.profile]}
     data = prepare_data(load_config("ce", over), progress=False)
     x, y = data.train.pixels(), data.train.labels
     counts = data.train.class_counts().tolist()
@@ -276,13 +285,19 @@ def main() -> None:
     if any(m not in OWN_NETWORK for m in methods):
         train(model, x, y, args, steps=steps, lr=args.lr, balanced=False, tag=1)
         body = {k: v.clone() for k, v in model.state_dict().items()}
-    common = {"profile": args.profile, "seed": args.seed, "train_counts": counts, "steps": steps, "later_steps": later,
+    subset = args.seed if args.subset_seed is None else args.subset_seed
+    common = {"profile": args.profile, "seed": args.seed, "subset_seed": subset, "train_counts": counts, "steps": steps, "later_steps": later,
               "args": {k: v for k, v in vars(args).items() if k not in ("out", "methods", "seed", "profile")}}
 
     def report(method: str, extra: dict | None = None) -> None:
         line = {"method": method, **common, "test": score(model, data.test, args, counts),
                 "val": score(model, data.val, args, counts), "seconds": round(time.perf_counter() - t0, 1), **(extra or {})}
         print(json.dumps(line), flush=True)
+        if args.save_logits:
+            Path(args.save_logits).mkdir(parents=True, exist_ok=True)
+            torch.save({"logits": logits_of(model, data.test, args), "labels": data.test.labels, "method": method,
+                        "seed": args.seed, "subset_seed": subset, "class_names": list(data.test.class_names)},
+                       Path(args.save_logits) / f"{method}-subset-{subset}-seed-{args.seed}.pt")
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps(line) + "\n")

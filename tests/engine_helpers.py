@@ -52,3 +52,22 @@ def report_reliability_counts(module: str, summary: dict) -> None:
         data = json.loads(path.read_text()) if path.exists() else {}
         data[module] = summary
         path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def stopped_and_resumed(tmp_path: Path, recipe: str, over: dict, stop_at: tuple[str, int, int]):
+    """An uninterrupted run of ``recipe`` and one stopped at ``stop_at`` (stage, epoch, step), then
+    resumed to its end: ``(reference, resumed)``, both fitted, for bit-for-bit comparisons."""
+    import pytest
+
+    from sartail import Run
+    from sartail.config import load_config
+    from sartail.errors import StopRequested
+
+    ref = Run.create(load_config(recipe, over), tmp_path / "ref", progress=False)
+    ref.fit()
+    cut = Run.create(load_config(recipe, over), tmp_path / "cut", progress=False, callbacks=[Recorder(stop_at)])
+    with pytest.raises(StopRequested):
+        cut.fit()
+    again = Run.resume(tmp_path / "cut", progress=False)
+    again.fit()
+    return ref, again

@@ -84,3 +84,28 @@ def test_plain_loop_cutmix_weights_labels_by_the_pasted_area():
         for i in range(8):
             if perm[i] != i:
                 assert float((mixed[i] == x[i, 0, 0, 0]).float().mean()) == pytest.approx(lam)
+
+
+def test_plain_loop_members_of_a_seed_ensemble_and_their_ensemble(tmp_path, mstar_root):
+    """``--subset-seed`` fixes the long-tailed subset across seeds; ``--save-logits`` keeps each
+    member's test logits, which ``bench_ensemble.py --plain`` scores alone and averaged."""
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "SARTAIL_MSTAR_ROOT": str(mstar_root),
+           "SARTAIL_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    logits = tmp_path / "logits"
+    for seed in (0, 1):
+        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_loop.py"), "--methods", "la",
+                               "--steps", "2", "--load", "64", "--crop", "pad", "--width", "4", "--seed", str(seed),
+                               "--subset-seed", "0", "--save-logits", str(logits)],
+                              capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    saved = [torch.load(logits / f"la-subset-0-seed-{s}.pt", weights_only=True) for s in (0, 1)]
+    assert saved[0]["logits"].shape == (686, 10) and torch.equal(saved[0]["labels"], saved[1]["labels"])
+    assert not torch.equal(saved[0]["logits"], saved[1]["logits"])  # other seeds, other networks
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_ensemble.py"), "--plain", str(logits)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("plain la subset 0 (seeds 0, 1): members ") and "ensemble of 2:" in lines[1]
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_ensemble.py"), "--plain", str(tmp_path / "none")],
+                          capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    assert proc.returncode != 0 and "no plain_loop.py logits" in proc.stderr

@@ -2,14 +2,14 @@
 CutMix, an EMA of the weights, test-time augmentation and seed ensembles."""
 import pytest
 import torch
-from engine_helpers import TINY, Recorder
+from engine_helpers import TINY, stopped_and_resumed
 from torch import nn
 
 from sartail import Run
 from sartail.config import AugmentConfig, LossConfig, load_config
 from sartail.config.components import LOSSES
 from sartail.data.augment import chip_energy, cutmix, cutmix_box, energy_shares, mix_batch, paste_box
-from sartail.errors import ConfigError, StopRequested
+from sartail.errors import ConfigError
 from sartail.eval.ensemble import Ensemble, ensemble, parse_tta, shift, views
 from sartail.models import ModelConfig, build_model
 from sartail.run.predict import load_ensemble
@@ -245,13 +245,7 @@ def test_ema_weights_are_what_the_stage_keeps_and_scores(tmp_path):
 
 def test_ema_resumes_bit_for_bit(tmp_path):
     over = {**TINY, "stages.rough.epochs": 2, "stages.rough.select": "last"}
-    ref = Run.create(load_config("ema", over), tmp_path / "ref", progress=False)
-    ref.fit()
-    cut = Run.create(load_config("ema", over), tmp_path / "cut", progress=False, callbacks=[Recorder(("rough", 2, 2))])
-    with pytest.raises(StopRequested):
-        cut.fit()
-    again = Run.resume(tmp_path / "cut", progress=False)
-    again.fit()
+    ref, again = stopped_and_resumed(tmp_path, "ema", over, ("rough", 2, 2))
     a = ref.load_model(ref.dir.stage_checkpoint(0, "rough")).state_dict()
     b = again.load_model(again.dir.stage_checkpoint(0, "rough")).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)

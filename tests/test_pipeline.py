@@ -169,6 +169,7 @@ def test_results_score_every_stage_once_on_the_test_set(reference):
     assert lines[0] == "id,label,prediction,confidence" and len(lines) == 101
     prov = json.loads((run.dir.path / "provenance.json").read_text())
     assert prov["seed"] == 0 and prov["torch"] == torch.__version__ and prov["device"] == "cpu"
+    assert prov["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and prov["cpu_capability"]
 
 
 def test_model_selection_uses_validation_not_test(tmp_path):

@@ -99,6 +99,10 @@ class StageConfig:
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off); the average is what the stage validates, selects and ends with.
         max_norm: cap the head's per-class weight norms after every step (weight balancing).
+        bn_recalibrate: after the stage (and its selection), recompute the BatchNorm running
+            statistics over the stage's training chips, clean (centre crop, no augmentation or
+            mixing), the weights unchanged (SWA's ``update_bn``; sartail/train/batchnorm.py).
+            For stages whose statistics saw mixed batches or belong to raw weights under an EMA.
     """
 
     name: str
@@ -117,6 +121,7 @@ class StageConfig:
     ema: float = 0.0
     max_norm: MaxNormConfig = field(default_factory=MaxNormConfig)
     batch_size: int | None = None
+    bn_recalibrate: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -142,6 +147,9 @@ class StageConfig:
             raise ConfigError(f"stages.{self.name}: max_norm caps head weights, which a 'scales' stage does not train")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"stages.{self.name}.batch_size must be >= 1")
+        if self.bn_recalibrate and self.train != "all" and self.bn == "frozen":
+            raise ConfigError(f"stages.{self.name}.bn_recalibrate would change the statistics of a frozen body "
+                              f"(train: {self.train}, bn: frozen); set bn: update, or leave it off")
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ class RunDir:
         info = provenance(cfg, device, world_size)
         old = self.provenance()
         if old:  # a resumed run keeps its first provenance and notes each resume
-            info = {**old, "resumed": [*old.get("resumed", []), {k: info[k] for k in ("time", "host", "device")}]}
+            info = {**old, "resumed": [*old.get("resumed", []), {k: info[k] for k in ("time", "host", "device", "cpu_capability")}]}
         with self._writing(self.path / PROVENANCE):
             write_json(self.path / PROVENANCE, info)
 
@@ -300,6 +300,9 @@ def provenance(cfg: RunConfig, device: torch.device, world_size: int = 1) -> dic
         "device": str(device),
         "cuda": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "threads": torch.get_num_threads(),
+        # the instruction set torch's CPU kernels use (e.g. AVX2, AVX512): float results, and so a
+        # run's numbers, are bit for bit only between machines of the same torch build and capability
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "world_size": world_size,
         "seed": cfg.seed,
         "recipe": cfg.recipe,

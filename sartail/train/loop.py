@@ -32,6 +32,7 @@ from ..errors import NonFiniteLossError, StopRequested
 from ..eval.metrics import evaluate_logits
 from ..eval.predict import predict_logits
 from ..models import Classifier
+from .batchnorm import recalibrate_bn
 from .callbacks import Callback
 from .ema import WeightEMA
 from .heads import clip_row_norms, max_norm_radius, set_train_mode, trainable_parameters
@@ -284,6 +285,14 @@ def fit_stage(
         why = f"epoch {best_epoch} of {stage.epochs}: {why}"
     elif stage.epochs:
         why = f"epoch {stage.epochs} of {stage.epochs}: {why}"
+    if stage.bn_recalibrate:
+        layers = recalibrate_bn(model, train, batch_size, size=ctx.input_size, device=device,
+                                channels_last=ctx.channels_last)
+        rec = {"stage": stage.name, "stage_index": index, "epoch": stage.epochs, "bn_recalibrated": len(train),
+               "bn_layers": layers}
+        history.append(rec)
+        if ctx.dist.is_main:
+            ctx.log(rec)
     tau = None
     if stage.tau_grid:
         tau = select_tau(model, val, stage.tau_grid, ctx)

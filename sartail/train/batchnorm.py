@@ -1,0 +1,43 @@
+"""BatchNorm statistics recomputed on clean chips after a stage (``bn_recalibrate``).
+
+A stage that trains on mixed batches (CutMix, mixup) leaves in every BatchNorm layer the
+running statistics of *mixed* chips, which evaluation then applies to clean ones; an EMA of
+the weights carries the raw weights' statistics. Recalibration re-estimates them, as SWA does
+(Izmailov et al. 2018; :func:`torch.optim.swa_utils.update_bn`): every training chip of the
+stage once, in order, centre-cropped to the input size and not augmented, the weights unchanged.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+from torch.optim.swa_utils import update_bn
+
+from ..data.chipset import ChipSet
+
+
+def clean_batches(chips: ChipSet, batch_size: int, *, size: int | None = None, device: torch.device | None = None,
+                  channels_last: bool = False) -> Iterator[torch.Tensor]:
+    """Every chip of ``chips`` once, in order, as float batches of at most ``batch_size`` chips and
+    near-equal sizes (no batch of one chip left over), centre ``size`` crops, not augmented."""
+    view = chips.center_crop(size) if size is not None and min(chips.chip_size) > size else chips
+    for pos in torch.tensor_split(torch.arange(len(view)), -(-len(view) // batch_size)) if len(view) else ():
+        x = view.pixels(pos).float()
+        if device is not None:
+            x = x.to(device)
+        yield x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def recalibrate_bn(model: nn.Module, chips: ChipSet, batch_size: int, *, size: int | None = None,
+                   device: torch.device | None = None, channels_last: bool = False) -> int:
+    """Replace the running statistics of every BatchNorm layer of ``model`` by their average over
+    ``chips`` (clean, see :func:`clean_batches`); returns how many layers were recalibrated.
+
+    Deterministic (no random draw), so a resumed run recalibrates to the same bits. The model's
+    training mode is restored; its weights are not touched.
+    """
+    layers = sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    if layers and len(chips):
+        update_bn(clean_batches(chips, batch_size, size=size, device=device, channels_last=channels_last), model)
+    return layers
