@@ -21,9 +21,12 @@ def clean_batches(chips: ChipSet, batch_size: int, *, size: int | None = None, d
                   channels_last: bool = False) -> Iterator[torch.Tensor]:
     """Every chip of ``chips`` once, in order, as float batches of at most ``batch_size`` chips and
     near-equal sizes (no batch of one chip left over), centre ``size`` crops, not augmented."""
-    view = chips.center_crop(size) if size is not None and min(chips.chip_size) > size else chips
-    for pos in torch.tensor_split(torch.arange(len(view)), -(-len(view) // batch_size)) if len(view) else ():
-        x = view.pixels(pos).float()
+    h, w = chips.chip_size
+    s = size if size is not None and min(h, w) > size else None
+    oy, ox = ((h - s) // 2, (w - s) // 2) if s is not None else (0, 0)
+    for pos in torch.tensor_split(torch.arange(len(chips)), -(-len(chips) // batch_size)) if len(chips) else ():
+        x = chips.pixels(pos)  # cropped per batch: no copy of the whole set's pixels
+        x = (x[..., oy:oy + s, ox:ox + s] if s is not None else x).float()
         if device is not None:
             x = x.to(device)
         yield x.contiguous(memory_format=torch.channels_last) if channels_last else x
