@@ -165,3 +165,27 @@ def build_model(cfg: ModelConfig, num_classes: int, *, mean: float = 0.0, std: f
     body = build_body(cfg)
     head = Head(body.out_features, range(num_classes), cfg.head, cfg.cosine_temperature)  # type: ignore[arg-type]
     return Classifier(body, head, cfg.dropout, mean, std)
+
+
+#: Fewest channels of a BatchNorm layer at which channels-last runs well on several CPU threads.
+CPU_CHANNELS_LAST_MIN = 16
+
+
+def channels_last_for(model: nn.Module, device: torch.device, setting: bool | str = "auto") -> bool:
+    """Whether ``model`` runs in channels-last memory format on ``device`` (config key ``channels_last``).
+
+    ``true`` / ``false`` are kept. ``auto``: channels-last on CUDA. On the CPU too, unless torch
+    uses more than one thread and a BatchNorm layer has fewer than 16 channels: there
+    channels-last BatchNorm's backward pass is slower on 2 threads than on 1 (torch 2.14.1,
+    AVX512: 30 ms against 12 ms for 8 channels, and 9 ms for 16), and a ``width: 8`` SARNet
+    trains 1.4x faster in the default layout (benchmarks/bench_speed.py ``--formats``). The
+    choice changes float sums, so it is part of what makes a run's digits (like the thread count).
+    """
+    if setting != "auto":
+        return bool(setting)
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    narrowest = min((m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d)), default=None)
+    return torch.get_num_threads() == 1 or narrowest is None or narrowest >= CPU_CHANNELS_LAST_MIN

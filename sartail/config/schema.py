@@ -235,7 +235,7 @@ class RunConfig:
     batch_size: int = 128
     eval_batch_size: int = 512
     amp: bool = True
-    channels_last: bool = True
+    channels_last: bool | str = "auto"  #: true, false or auto (models.channels_last_for: the faster one, measured)
     checkpoint_every: int = 0
     tensorboard: bool | str = False
     data: DataConfig = field(default_factory=DataConfig)
@@ -258,6 +258,8 @@ class RunConfig:
             raise ConfigError("checkpoint_every (steps) must be >= 0")
         if self.tensorboard not in (True, False, "auto"):
             raise ConfigError(f"tensorboard must be true, false or auto, got {self.tensorboard!r}")
+        if self.channels_last not in (True, False, "auto"):
+            raise ConfigError(f"channels_last must be true, false or auto, got {self.channels_last!r}")
         # a stage may not see more classes than were ever trained before it... but must not see fewer
         # in the last stage than in the first: stage 3 restores every class of stage 1
         first, last = set(map(str, self.stages[0].remove)), set(map(str, self.stages[-1].remove))

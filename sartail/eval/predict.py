@@ -9,6 +9,7 @@ from torch import nn
 
 from .. import distributed as D
 from ..data.chipset import ChipSet
+from ..models import channels_last_for
 
 
 class EvalContext(Protocol):
@@ -16,7 +17,7 @@ class EvalContext(Protocol):
 
     device: torch.device
     eval_batch_size: int
-    channels_last: bool
+    channels_last: bool | str
     dist: D.DistInfo
 
     @property
@@ -32,11 +33,12 @@ def predict_logits(model: nn.Module, chips: ChipSet, ctx: EvalContext) -> torch.
     positions = torch.arange(n)
     if ctx.dist.enabled:
         positions = torch.tensor_split(positions, ctx.dist.world_size)[ctx.dist.rank]
+    channels_last = channels_last_for(model, ctx.device, ctx.channels_last)
     outs = []
     for start in range(0, positions.numel(), ctx.eval_batch_size):
         pos = positions[start : start + ctx.eval_batch_size]
         x = chips.pixels(pos).to(ctx.device, non_blocking=True).float()
-        if ctx.channels_last:
+        if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with ctx.autocast:
             outs.append(model(x).float().cpu())

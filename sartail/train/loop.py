@@ -31,7 +31,7 @@ from ..data.chipset import ChipSet
 from ..errors import NonFiniteLossError, StopRequested
 from ..eval.metrics import evaluate_logits
 from ..eval.predict import predict_logits
-from ..models import Classifier
+from ..models import Classifier, channels_last_for
 from .batchnorm import recalibrate_bn
 from .callbacks import Callback
 from .ema import WeightEMA
@@ -52,7 +52,7 @@ class Context:
     batch_size: int = 128
     eval_batch_size: int = 512
     amp: bool = True
-    channels_last: bool = True
+    channels_last: bool | str = "auto"  #: see :func:`sartail.models.channels_last_for`
     checkpoint_every: int = 0
     shots: ShotGroups = field(default_factory=ShotGroups)
     dist: D.DistInfo = field(default_factory=D.DistInfo)
@@ -113,8 +113,8 @@ def fit_stage(
             model.head.reset_parameters()
     params = trainable_parameters(model, stage)
     model.to(device)
-    if ctx.channels_last:
-        model.to(memory_format=torch.channels_last)
+    channels_last = channels_last_for(model, device, ctx.channels_last)
+    model.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     optimizer = build_optimizer(params, stage.optimizer)
     counts = train.class_counts()
     loss_fn = Loss(stage.loss, counts).to(device)
@@ -202,14 +202,14 @@ def fit_stage(
                     x = random_crop(x, ctx.input_size, aug_g)
                 y = labels[pos]
                 x = augment_batch(x, stage.augment, aug_g)
-                if ctx.channels_last:
+                if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 g_step = epoch * steps_per_epoch + step
                 lr = lr_at(g_step, total_steps, steps_per_epoch, stage.optimizer.lr, stage.schedule)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with ctx.autocast:
-                    mixed = mix_batch(x, stage.augment, aug_g)
+                    mixed = mix_batch(x, stage.augment, aug_g, y)
                     if mixed is not None:
                         x, perm, lam = mixed
                         logits = net(x)
@@ -287,7 +287,7 @@ def fit_stage(
         why = f"epoch {stage.epochs} of {stage.epochs}: {why}"
     if stage.bn_recalibrate:
         layers = recalibrate_bn(model, train, batch_size, size=ctx.input_size, device=device,
-                                channels_last=ctx.channels_last)
+                                channels_last=channels_last)
         rec = {"stage": stage.name, "stage_index": index, "epoch": stage.epochs, "bn_recalibrated": len(train),
                "bn_layers": layers}
         history.append(rec)
