@@ -8,7 +8,8 @@ from torch import nn
 from sartail import Run
 from sartail.config import AugmentConfig, LossConfig, load_config
 from sartail.config.components import LOSSES
-from sartail.data.augment import chip_energy, cutmix, cutmix_box, energy_shares, mix_batch, paste_box
+from sartail.data.augment import (chip_energy, cutmix, cutmix_box, energy_shares, mix_batch, paste_box,
+                                  same_class_partners)
 from sartail.errors import ConfigError
 from sartail.eval.ensemble import Ensemble, ensemble, parse_tta, shift, views
 from sartail.models import ModelConfig, build_model
@@ -109,6 +110,24 @@ def test_cutmix_lam_is_each_chips_own_share_of_pixels(center):
     assert torch.equal(again[0], first[0]) and again[2] == first[2]  # reproducible from the generator
 
 
+def test_same_class_cutmix_pastes_only_from_chips_of_the_same_class_with_the_same_draws():
+    y = torch.tensor([0, 1, 0, 2, 1, 0, 1, 1])
+    x = (torch.arange(8.0) + 1)[:, None, None, None].expand(8, 1, 12, 12).contiguous()
+    moved = 0
+    for seed in range(20):
+        mixed, perm, lam = cutmix(x, 1.0, torch.Generator().manual_seed(seed), 1.0, "area", y)
+        assert sorted(perm.tolist()) == list(range(8)) and torch.equal(y[perm], y)  # a bijection within classes
+        assert perm[3] == 3  # class 2's only chip keeps its own pixels
+        any_class = cutmix(x, 1.0, torch.Generator().manual_seed(seed), 1.0, "area")
+        assert lam == any_class[2]  # the same box: only the partners differ
+        for i in range(8):
+            assert set(mixed[i].unique().tolist()) <= {float(i + 1), float(perm[i] + 1)}
+        moved += int((perm != torch.arange(8)).sum())
+    assert moved > 0
+    assert torch.equal(same_class_partners(torch.tensor([3, 2, 1, 0]), torch.tensor([0, 0, 1, 1])),
+                       torch.tensor([1, 0, 3, 2]))  # class 0 in perm's order: 1, 0; class 1: 3, 2
+
+
 def test_mix_batch_dispatches_and_refuses_both():
     x, g = torch.rand(4, 1, 8, 8), torch.Generator().manual_seed(0)
     assert mix_batch(x, AugmentConfig(), g) is None
@@ -117,6 +136,13 @@ def test_mix_batch_dispatches_and_refuses_both():
         AugmentConfig(mixup=0.2, cutmix=1.0)
     with pytest.raises(ConfigError, match="cutmix_center"):
         AugmentConfig(cutmix=1.0, cutmix_center=1.5)
+    with pytest.raises(ConfigError, match="cutmix_pairs must be one of any, same_class, got 'class'"):
+        AugmentConfig(cutmix=1.0, cutmix_pairs="class")
+    with pytest.raises(ValueError, match="same_class needs the batch's labels"):
+        mix_batch(x, AugmentConfig(cutmix=1.0, cutmix_pairs="same_class"), g)
+    y = torch.tensor([0, 0, 1, 1])
+    _, perm, _ = mix_batch(x, AugmentConfig(cutmix=1.0, cutmix_pairs="same_class"), g, y)
+    assert torch.equal(y[perm], y)
 
 
 def test_chip_energy_is_the_squared_grey_level_above_the_chips_median():

@@ -100,6 +100,7 @@ class SamplerConfig:
 
 
 CUTMIX_LABELS = ("area", "energy")
+CUTMIX_PAIRS = ("any", "same_class")
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,10 @@ class AugmentConfig:
             each source chip's energy, its squared grey level above its own median, that the
             mixed chip holds, the two shares normalised to sum to 1). SAR evidence is a few
             bright scatterers in the centre, so a box of background carries area but no target.
+        cutmix_pairs: which chip a box comes from: ``any`` (Yun et al.: a shuffled copy of the
+            batch) or ``same_class`` (a diagnostic: a random chip of the same class in the batch,
+            the chip itself if it is its class's only one, so the labels are never mixed and what
+            is left of CutMix is the pasted box and its edges).
         rotate: rotation by a random angle in ``[-rotate, rotate]`` degrees (bilinear, edges
             reflected so that no zero corners appear; 0 = off). MSTAR chips are taken at every
             aspect angle, so a few degrees is a plausible nuisance.
@@ -141,6 +146,7 @@ class AugmentConfig:
     cutmix_center: float = 1.0
     cutmix_prob: float = 1.0
     cutmix_labels: str = "area"
+    cutmix_pairs: str = "any"
     rotate: float = 0.0
     erase: float = 0.0
     gamma: float = 0.0
@@ -166,6 +172,8 @@ class AugmentConfig:
             raise ConfigError(f"augment.cutmix_prob must lie in (0, 1], got {self.cutmix_prob}")
         if self.cutmix_labels not in CUTMIX_LABELS:
             raise ConfigError(f"augment.cutmix_labels must be one of {', '.join(CUTMIX_LABELS)}, got {self.cutmix_labels!r}")
+        if self.cutmix_pairs not in CUTMIX_PAIRS:
+            raise ConfigError(f"augment.cutmix_pairs must be one of {', '.join(CUTMIX_PAIRS)}, got {self.cutmix_pairs!r}")
         if self.mixup > 0 and self.cutmix > 0:
             raise ConfigError("augment.mixup and augment.cutmix are both on; a batch is mixed one way: set one to 0")
 

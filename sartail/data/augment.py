@@ -197,19 +197,34 @@ def energy_shares(x: torch.Tensor, perm: torch.Tensor, box: tuple[int, int, int,
     return torch.where(norm > 0, own / norm.clamp_min(1e-12), torch.full_like(norm, area_lam))
 
 
+def same_class_partners(perm: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """A permutation that sends every chip to a chip of its own class (``y``), drawn from the
+    random permutation ``perm``: within each class, the chips in index order are paired with the
+    same chips in ``perm``'s order (a chip alone in its class is paired with itself)."""
+    by_class = torch.argsort(y, stable=True)
+    shuffled = perm[torch.argsort(y[perm], stable=True)]
+    out = torch.empty_like(perm)
+    out[by_class] = shuffled
+    return out
+
+
 def cutmix(x: torch.Tensor, alpha: float, g: torch.Generator, center: float = 1.0,
-           labels: str = "area") -> tuple[torch.Tensor, torch.Tensor, float | torch.Tensor]:
+           labels: str = "area", y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, float | torch.Tensor]:
     """CutMix the batch with a shuffled copy of itself. Returns ``(mixed, permutation, lam)``.
 
     One box for the batch, as Yun et al.: its area share ``1 - lam0`` with ``lam0`` from
     Beta(alpha, alpha) (a NumPy generator seeded from ``g``), its centre uniform in the central
     ``center`` fraction of each side. With ``labels="area"`` the returned ``lam`` is a float
     recomputed from the clipped box; with ``"energy"`` it is a tensor ``[B]``, each chip's own
-    share of energy (:func:`energy_shares`). Both draw the same random numbers.
+    share of energy (:func:`energy_shares`). Both draw the same random numbers. Given the labels
+    ``y``, each box comes from a chip of the same class (:func:`same_class_partners`), with the
+    same random numbers again.
     """
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
     lam0 = float(np.random.default_rng(seed).beta(alpha, alpha))
     perm = torch.randperm(x.shape[0], generator=g).to(x.device)
+    if y is not None:
+        perm = same_class_partners(perm, y.to(x.device))
     u = torch.rand(2, generator=g).tolist()
     h, w = x.shape[-2:]
     cy, cx = h / 2 + (u[0] - 0.5) * center * h, w / 2 + (u[1] - 0.5) * center * w
@@ -220,13 +235,14 @@ def cutmix(x: torch.Tensor, alpha: float, g: torch.Generator, center: float = 1.
     return mixed, perm, lam
 
 
-def mix_batch(x: torch.Tensor, cfg: AugmentConfig,
-              g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float | torch.Tensor] | None:
+def mix_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator,
+              y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, float | torch.Tensor] | None:
     """Mixup or CutMix as ``cfg`` asks: ``(mixed, permutation, lam)``, or ``None`` if neither is on
     (or this batch is one that ``cfg.cutmix_prob`` leaves unmixed).
 
     The loss is then ``lam * loss(y) + (1 - lam) * loss(y[permutation])``, per chip when
-    ``lam`` is a tensor (:func:`sartail.train.losses.mixed_loss`).
+    ``lam`` is a tensor (:func:`sartail.train.losses.mixed_loss`). ``cfg.cutmix_pairs:
+    same_class`` needs the labels ``y``.
     """
     if cfg.mixup > 0:
         return mixup(x, cfg.mixup, g)
@@ -234,5 +250,8 @@ def mix_batch(x: torch.Tensor, cfg: AugmentConfig,
         # a draw only when some batches stay unmixed, so that runs at cutmix_prob 1 keep their stream
         if cfg.cutmix_prob < 1 and float(torch.rand(1, generator=g)) >= cfg.cutmix_prob:
             return None
-        return cutmix(x, cfg.cutmix, g, cfg.cutmix_center, cfg.cutmix_labels)
+        if cfg.cutmix_pairs == "same_class" and y is None:
+            raise ValueError("augment.cutmix_pairs: same_class needs the batch's labels")
+        return cutmix(x, cfg.cutmix, g, cfg.cutmix_center, cfg.cutmix_labels,
+                      y if cfg.cutmix_pairs == "same_class" else None)
     return None
