@@ -8,8 +8,15 @@ from torch import nn
 from sartail import Run
 from sartail.config import AugmentConfig, LossConfig, load_config
 from sartail.config.components import LOSSES
-from sartail.data.augment import (chip_energy, cutmix, cutmix_box, energy_shares, mix_batch, paste_box,
-                                  same_class_partners)
+from sartail.data.augment import (
+    chip_energy,
+    cutmix,
+    cutmix_box,
+    energy_shares,
+    mix_batch,
+    paste_box,
+    same_class_partners,
+)
 from sartail.errors import ConfigError
 from sartail.eval.ensemble import Ensemble, ensemble, parse_tta, shift, views
 from sartail.models import ModelConfig, build_model
