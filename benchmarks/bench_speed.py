@@ -10,7 +10,8 @@ demo (`sartail demo`) is timed end to end in a subprocess.
 
 ``--formats`` times one training step (forward, backward, SGD step) of SARNet in both memory
 formats, for each width and for 1 thread and torch's default thread count, and prints which
-one ``channels_last: auto`` picks (:func:`sartail.models.channels_last_for`).
+one ``channels_last: auto`` picks (:func:`sartail.models.channels_last_for`); then one
+BatchNorm layer's forward and backward alone, per channel count, in both formats.
 """
 from __future__ import annotations
 
@@ -105,6 +106,22 @@ def step_ms(width: int, channels_last: bool, device: torch.device, batch: int = 
     return 1000 * min(times)
 
 
+def batchnorm_ms(channels: int, channels_last: bool, batch: int = 128, size: int = 56, steps: int = 10) -> float:
+    """Best wall time (ms) of one BatchNorm2d forward + backward on a random ``[batch, channels, size, size]``."""
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm2d(channels)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(batch, channels, size, size).contiguous(memory_format=fmt).requires_grad_()
+    grad = torch.randn_like(x)
+    times = []
+    for i in range(steps + 2):
+        t0 = time.perf_counter()
+        bn(x).backward(grad)
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return 1000 * min(times)
+
+
 def format_table(widths: list[int], device: torch.device, batch: int) -> None:
     """Step times in both memory formats, per width and thread count, and what ``auto`` picks."""
     default = torch.get_num_threads()
@@ -117,6 +134,11 @@ def format_table(widths: list[int], device: torch.device, batch: int) -> None:
             faster = "channels-last" if cl < nchw else "default"
             print(f"{w:5d} {threads:7d} {cl:16.1f} {nchw:10.1f} {nchw / cl:12.2f}  {pick}"
                   f"{'' if pick == faster else '  (the other is faster here)'}")
+    print(f"\none BatchNorm2d, forward + backward, [{batch}, C, 56, 56] on the CPU, ms (channels-last / default)")
+    for threads in sorted({1, default}):
+        torch.set_num_threads(threads)
+        cells = [f"C={c}: {batchnorm_ms(c, True, batch):5.1f} / {batchnorm_ms(c, False, batch):5.1f}" for c in (8, 16, 32)]
+        print(f"threads {threads}:  " + "   ".join(cells))
     torch.set_num_threads(default)
 
 

@@ -176,9 +176,9 @@ def channels_last_for(model: nn.Module, device: torch.device, setting: bool | st
 
     ``true`` / ``false`` are kept. ``auto``: channels-last on CUDA. On the CPU too, unless torch
     uses more than one thread and a BatchNorm layer has fewer than 16 channels: there
-    channels-last BatchNorm's backward pass is slower on 2 threads than on 1 (torch 2.14.1,
-    AVX512: 30 ms against 12 ms for 8 channels, and 9 ms for 16), and a ``width: 8`` SARNet
-    trains 1.4x faster in the default layout (benchmarks/bench_speed.py ``--formats``). The
+    channels-last BatchNorm is slower on 2 threads than on 1 (torch 2.14.1, AVX512,
+    forward + backward: 32 ms against 9 ms for 8 channels; 12 ms on 2 threads for 16), and a ``width: 8`` SARNet
+    trains 1.4-1.6x faster in the default layout (benchmarks/bench_speed.py ``--formats``). The
     choice changes float sums, so it is part of what makes a run's digits (like the thread count).
     """
     if setting != "auto":
