@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any config value, e.g. --set stages.rough.epochs=5 --set 'stages.*.epochs=2'")
     r.add_argument("--epoch-scale", type=float, default=1.0, metavar="K",
                    help="multiply every stage's shipped epochs by K (recipes keep their proportions); the budget "
-                        "floor (budget.min_samples, default 100000 presentations; 0 disables) then lengthens small-data runs")
+                        "floor (budget.min_samples, default 150000 presentations; 0 disables) then lengthens small-data runs")
     r.add_argument("--no-control", action="store_true",
                    help="with several recipes, leave out the equal-budget control ce@equal (ce for the longest recipe's body budget)")
     r.add_argument("--seeds", help="comma-separated seeds; reports mean and std per metric")

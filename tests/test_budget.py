@@ -26,11 +26,11 @@ def steps(cfg, n, batch=64):
 def test_the_floor_gives_400_and_4000_chips_the_same_budget_and_leaves_40000_at_the_shipped_epochs():
     cfg = load_config("ce")
     small, mid, big = floor_epochs(cfg, [400]), floor_epochs(cfg, [2000]), floor_epochs(cfg, [40_000])
-    assert small[0] == [250] and small[1] == pytest.approx(100_000 / (30 * 400))  # 100 k presentations
-    assert mid[0] == [50] and "body epochs x1.7" in mid[2]
+    assert small[0] == [375] and small[1] == pytest.approx(150_000 / (30 * 400))  # 150 k presentations
+    assert mid[0] == [75] and "body epochs x2.5" in mid[2]
     assert big[0] == [30] and big[1] == 1.0 and "not binding" in big[2]  # 1.2 M presentations: shipped epochs
     # the same optimizer steps on 400 and 2,000 chips: the body's budget does not depend on the data size
-    assert steps(cfg, 400, batch=40) == steps(cfg, 2000, batch=40) == [2500]
+    assert steps(cfg, 400, batch=40) == steps(cfg, 2000, batch=40) == [3750]
     assert steps(cfg, 40_000, batch=40) == [30 * 1000]
 
 
@@ -38,7 +38,7 @@ def test_a_multi_stage_recipe_keeps_its_proportions_and_head_stages_get_their_ow
     cfg = load_config("three_stage")
     epochs, k, note = floor_epochs(cfg, [400, 300, 400, 400])
     body = 30 * 400 + 20 * 300 + 10 * 400
-    assert k == pytest.approx(100_000 / body)
+    assert k == pytest.approx(150_000 / body)
     assert epochs[:3] == [math.ceil(e * k) for e in (30, 20, 10)]  # one factor for every body stage
     assert epochs[3] == 50 and "classifier 10 -> 50 epochs" in note  # 20 k presentations / 400
     off = load_config("three_stage", {"budget.min_samples": 0, "budget.head_min_samples": 0})
@@ -57,7 +57,7 @@ def test_ldam_drw_epoch_follows_the_one_scaling_rule():
 
 
 def test_the_warm_up_and_step_milestones_keep_their_fraction_of_a_lengthened_stage():
-    """On 387 chips the floor makes ce's 30 epochs 259: its 1-epoch warm-up (3 %) becomes 8.6 epochs, not 0.4 %."""
+    """On 387 chips the floor makes ce's 30 epochs 388: its 1-epoch warm-up (3 %) becomes 12.9 epochs, not 0.3 %."""
     from sartail.config import epoch_scale_overrides
     from sartail.run.budget import with_epochs
     from sartail.train.schedule import lr_at
@@ -65,9 +65,9 @@ def test_the_warm_up_and_step_milestones_keep_their_fraction_of_a_lengthened_sta
     cfg = load_config("ce")
     epochs, k, _ = floor_epochs(cfg, [387])
     out = with_epochs(cfg, epochs, cfg.budget).stages[0].schedule
-    assert epochs == [259] and out.warmup_epochs == pytest.approx(259 / 30)
-    # in steps (7 per epoch): the learning rate reaches its peak after 60 steps, 3 % of 1,813
-    assert lr_at(58, 1813, 7, 0.05, out) < 0.05 == pytest.approx(lr_at(59, 1813, 7, 0.05, out))
+    assert epochs == [388] and out.warmup_epochs == pytest.approx(388 / 30)
+    # in steps (7 per epoch): the learning rate reaches its peak after 91 steps, 3 % of 2,716
+    assert lr_at(89, 2716, 7, 0.05, out) < 0.05 == pytest.approx(lr_at(90, 2716, 7, 0.05, out))
     step = load_config("ce", {"stages.rough.schedule.name": "step", "stages.rough.schedule.milestones": [20, 25]})
     got = with_epochs(step, [60], step.budget).stages[0].schedule
     assert got.milestones == (40.0, 50.0) and got.warmup_epochs == 2.0
@@ -75,7 +75,7 @@ def test_the_warm_up_and_step_milestones_keep_their_fraction_of_a_lengthened_sta
     scaled = epoch_scale_overrides(cfg, 4)  # --epoch-scale follows the same rule
     assert scaled["stages.rough.epochs"] == 120 and scaled["stages.rough.schedule.warmup_epochs"] == 4.0
     tail = load_config("crt").stage("classifier")  # a stage without warm-up stays without
-    assert with_epochs(load_config("crt"), [259, 52], cfg.budget).stage("classifier").schedule.warmup_epochs == 0 \
+    assert with_epochs(load_config("crt"), [388, 52], cfg.budget).stage("classifier").schedule.warmup_epochs == 0 \
         == tail.schedule.warmup_epochs
 
 
@@ -112,6 +112,21 @@ def test_the_equal_budget_control_gets_the_body_presentations_of_the_longest_rec
     # optimizer steps of the control = steps of the three-stage body, to an epoch
     assert abs(control.cfg.stages[0].epochs * 70 - three) <= 70
     assert equal_budget_control(plan[1].cfg, three, data).stages[0].epochs == 49  # also without a ce template
+
+
+def test_where_the_floor_binds_every_recipe_the_control_is_ce_itself(tmp_path):
+    """Rounding each stage's epochs up leaves three_stage's body 100 presentations (more than an
+    epoch of these 70 chips, under 1 %) longer than ce's at the same 150 k floor: ce is the control."""
+    from sartail.run.sweep import data_key
+
+    data = tiny_splits()
+    plan = [Planned(r, load_config(r, {"seed": 0}), tmp_path / r / "seed-0") for r in ("ce", "three_stage")]
+    out = resolved_plan(plan, {data_key(plan[0].cfg): data}, control=True)
+    ce, three, control = (body_presentations(p.cfg, stage_lengths(p.cfg, data)) for p in out)
+    assert ce == 2143 * 70 == 150_010 and three == 1324 * 70 + 883 * 30 + 442 * 70 == 150_110
+    assert control == ce and out[-1].cfg.stages == out[0].cfg.stages  # the same stage: reused, not retrained
+    # a target more than 1 % and an epoch away is trained for
+    assert equal_budget_control(out[0].cfg, 152_000, data).stages[0].epochs == round(30 * 152_000 / 2100) == 2171
 
 
 @pytest.mark.parametrize("select,val,want", [
