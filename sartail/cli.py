@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .config.schema import BudgetConfig
 from .errors import ConfigError, SartailError, StopRequested
 from .report.tables import fmt, stage_table, summary_table, table
 
@@ -388,7 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any config value, e.g. --set stages.rough.epochs=5 --set 'stages.*.epochs=2'")
     r.add_argument("--epoch-scale", type=float, default=1.0, metavar="K",
                    help="multiply every stage's shipped epochs by K (recipes keep their proportions); the budget "
-                        "floor (budget.min_samples, default 150000 presentations; 0 disables) then lengthens small-data runs")
+                        f"floor (budget.min_samples, default {BudgetConfig.min_samples} presentations; 0 disables) then "
+                        "lengthens small-data runs")
     r.add_argument("--no-control", action="store_true",
                    help="with several recipes, leave out the equal-budget control ce@equal (ce for the longest recipe's body budget)")
     r.add_argument("--seeds", help="comma-separated seeds; reports mean and std per metric")
