@@ -37,6 +37,20 @@ def test_bench_accuracy_report_reads_a_folder_of_finished_runs(tmp_path):
     assert f"no finished runs under {tmp_path / 'exp100'}" in proc.stdout
 
 
+def test_bench_accuracy_default_sweep_is_every_shipped_recipe_with_ce_first():
+    """The issue's table is "every recipe": the default ``--recipes`` must not silently leave one out."""
+    import importlib.util
+
+    from sartail.config import recipe_names
+
+    spec = importlib.util.spec_from_file_location("bench_accuracy", REPO / "benchmarks" / "bench_accuracy.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert sorted(mod.RECIPES) == recipe_names() and len(set(mod.RECIPES)) == len(mod.RECIPES)
+    assert mod.RECIPES[0] == "ce" and {"weight_balancing", "ema", "cutmix"} <= set(mod.RECIPES)
+    assert set(mod.PLAIN_MATCH.values()) <= set(mod.RECIPES)
+
+
 def test_bench_ensemble_scores_members_and_their_ensemble_on_one_subset(tmp_path):
     """Two tiny runs on the same subset (seeds 0 and 1, data.subset_seed 0): each member and the ensemble of 2 are scored."""
     tiny = ["--set", "data.scale=0.004", "--set", "data.test_per_class=10", "--set", "model.width=4",
