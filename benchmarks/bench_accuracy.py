@@ -31,8 +31,7 @@ import torch
 import yaml
 
 from sartail.atomic import write_json, write_text
-from sartail.config import load_scaled_config
-from sartail.config.recipes import recipe_names
+from sartail.config import load_scaled_config, recipe_names
 from sartail.eval.results import RunResults
 from sartail.eval.stats import paired_difference
 from sartail.eval.summary import summarize_runs
