@@ -1,6 +1,6 @@
 # ruff: noqa
 """Random local search over the synthetic renderer's module constants for a low real-vs-synthetic AUC
-(REALISM.md, phase 3). Needs the probe's cached real statistics (run benchmarks/realism_probe.py first)
+(benchmarks/history/2026-12-01-synthetic-realism.md, phase 3). Needs the probe's cached real statistics (run benchmarks/realism_probe.py first)
 and /tmp/r2/real.npy (the 826 real chips as uint8 [N, 56, 56]).
 
     PYTHONPATH=$PWD OMP_NUM_THREADS=1 .venv/bin/python benchmarks/realism_search.py START_JSON SECONDS

@@ -20,7 +20,7 @@
 #
 # One run says little: a long-tailed subset, a validation split and an initialisation are
 # drawn with the seed, and tail classes of a few chips swing with them. This notebook trains
-# the seed's **three stages** and the baselines on the **same data**, for several seeds, and
+# the paper's **three stages** and the baselines on the **same data**, for several seeds, and
 # reports the **mean ± standard deviation** over seeds:
 #
 # - `ce`: plain cross-entropy (stage 1 alone);
@@ -95,7 +95,7 @@ comparison.table()
 nb.publish(comparison.plot_per_class(), "compare_per_class", P)
 
 # %% [markdown]
-# The seed against plain cross-entropy and against itself without stage 2 (bars: mean over
+# The paper's recipe against plain cross-entropy and against itself without stage 2 (bars: mean over
 # seeds, error bars: standard deviation; balanced accuracy in the legend).
 
 # %%

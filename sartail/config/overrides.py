@@ -94,7 +94,7 @@ def scaled_schedule(schedule: ScheduleConfig, epochs: int, new_epochs: int) -> S
     The warm-up and the step milestones keep their fraction of the stage: a recipe's 1-epoch
     warm-up of 30 epochs (3 %) stays 3 % of the 259 epochs that the budget floor makes of it on
     387 MSTAR-LT chips, instead of shrinking to 0.4 %. (On MSTAR-LT this moved no recipe
-    significantly; BENCHMARKS.md, "the optimizer ablation".)
+    significantly; benchmarks/history/2026-12-01-accuracy-former-defaults.md, "the optimizer ablation".)
 
     >>> s = scaled_schedule(ScheduleConfig(warmup_epochs=1, milestones=(20.0,)), 30, 60)
     >>> s.warmup_epochs, s.milestones

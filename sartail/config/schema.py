@@ -23,7 +23,7 @@ class OptimizerConfig:
 
     Nesterov momentum is the default since phase 9 of issue 9: it is the plain PyTorch loop's
     habit (benchmarks/plain_loop.py), and the kit's recipes with plain momentum were 1 point
-    below that loop on MSTAR-LT (n.s.; BENCHMARKS.md, "Phase 9"). ``nesterov: false`` restores
+    below that loop on MSTAR-LT (n.s.; benchmarks/history/2026-12-02-nesterov-150k-floor.md). ``nesterov: false`` restores
     the heavy-ball momentum of the earlier tables.
     """
 
@@ -101,7 +101,7 @@ class StageConfig:
             ``SELECT_MIN_VAL`` validation chips and the best epoch classifies at least two
             more validation chips correctly than the last, else last (one chip per tail class
             makes the best epoch noise; see sartail/train/selection.py and
-            benchmarks/EXPERIMENTS_issue9.md, section 1).
+            benchmarks/history/2026-12-01-experiments-crt-budget-inputs.md, section 1).
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off); the average is what the stage validates, selects and ends with.
         max_norm: cap the head's per-class weight norms after every step (weight balancing).
@@ -170,7 +170,7 @@ class DataConfig:
         load_size: load a larger centre region (> ``size``) for training and train on random
             ``size`` crops of its real pixels; validation and test chips are the centre ``size``
             (A-ConvNets' habit). ``None``: train on the centre ``size`` as well (the default:
-            on MSTAR the padded shift was better, see README "Inputs per data kind").
+            on MSTAR the padded shift was better, see docs/recipes.md, "Inputs per data kind").
         profile: build a long-tailed subset of ``train``: ``exp``, ``step``, ``mavoc`` or
             ``counts`` (with ``counts``), imbalance ``ratio``, drawn with ``subset_seed``
             (default: the run's seed, so multi-seed runs vary the subset too).
@@ -220,7 +220,7 @@ class BudgetConfig:
 
     150 k since phase 9 of issue 9 (100 k before): at 100 k ``ce`` was converged on MSTAR-LT
     (387 chips) but not on full MSTAR (1,856 chips: 99.36 % against 99.71 % at 150 k, 5 seeds;
-    BENCHMARKS.md, "Phase 6" and "Phase 9").
+    benchmarks/history/2026-12-02-cutmix-labels-plain-focal.md and benchmarks/history/2026-12-02-nesterov-150k-floor.md).
     """
 
     min_samples: int = 150_000

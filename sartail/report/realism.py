@@ -151,7 +151,7 @@ def notebook_comparison(real: str, *, cnn: bool = False, seed: int = 0) -> tuple
     spec, path = _resolve_spec(real) if real else ("", Path())
     if not real or not path.is_dir():
         print(f"No real chips at {real!r}: the comparison needs them (set REAL = 'mavoc_test:/path/to/mavoc_test'). "
-              "benchmarks/REALISM.md holds the report measured on the 826 real MAVOC test chips.")
+              "benchmarks/history/2026-12-01-synthetic-realism.md holds the report measured on the 826 real MAVOC test chips.")
         return None, {}
     report, a, b = compare_specs("synthetic", spec, cnn=cnn, seed=seed, progress=False)
     print(format_report(report))

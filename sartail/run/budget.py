@@ -2,7 +2,7 @@
 
 Convergence is a matter of optimizer steps, not epochs: on 387 MSTAR-LT chips the shipped 30
 epochs of ``ce`` are 210 steps (46.7 % balanced), where about 800 are needed (76.1 %); on
-300,000 MAVOC chips 30 epochs are far beyond any need (benchmarks/EXPERIMENTS_issue9.md,
+300,000 MAVOC chips 30 epochs are far beyond any need (benchmarks/history/2026-12-01-experiments-crt-budget-inputs.md,
 section 2). So a run lengthens its stages when the data are small:
 
 - body-training stages (``train: all``) together get at least ``budget.min_samples`` chip

@@ -3,7 +3,7 @@
 With one validation chip per tail class, the validation balanced accuracy of an epoch moves
 by 1/C whenever that single chip flips, so the "best" epoch is noise: on MSTAR-LT it kept an
 unconverged head of epoch 3 of 40 and cost the many-shot classes up to 7 points
-(benchmarks/EXPERIMENTS_issue9.md, section 1). ``auto`` therefore trusts the best epoch only
+(benchmarks/history/2026-12-01-experiments-crt-budget-inputs.md, section 1). ``auto`` therefore trusts the best epoch only
 when every class of the stage has at least :data:`~sartail.config.SELECT_MIN_VAL` validation
 chips, and otherwise keeps the last one. Even then the maximum over many noisy epochs is
 biased upwards, so ``auto`` keeps the best epoch only when it classifies at least two more
