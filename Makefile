@@ -1,12 +1,12 @@
 # Two commands do all set-up on a fresh machine (Python >= 3.10 and nothing else):
 #   make demo   builds .venv and runs the three-stage demo on the embedded synthetic data
-#   make test   builds .venv (with test tools and a browser) and runs the whole test suite
+#   make test   builds .venv (with test tools and a browser), lints, builds the docs and runs the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export SARTAIL_CACHE_DIR ?= $(CURDIR)/data/cache
 
-.PHONY: demo test test-fast lint lab bench env env-dev browser clean
+.PHONY: demo test test-fast lint lab bench env env-dev browser docs docs-build clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,19 @@ browser:
 demo: env
 	$(BIN)/sartail demo --overwrite
 
-# `lint` first (ruff, mypy, import-linter: the layers of sartail/, see ARCHITECTURE.md), then the suite
-test: env-dev browser lint
+# `lint` first (ruff, mypy, import-linter: the layers of sartail/, see ARCHITECTURE.md), then the strict docs
+# build (its site/ is what the browser test opens), then the suite
+test: env-dev browser lint docs-build
 	$(BIN)/python -m pytest
+
+# The documentation site (mkdocs.yml, docs/). `docs` serves it on http://127.0.0.1:8000 and rebuilds it on every
+# edit; `docs-build` builds site/ with --strict (a broken link, anchor or notebook fails it). Both execute every
+# notebook at its shipped settings; SARTAIL_DOCS_EXECUTE=false renders them without running them.
+docs: env-dev
+	$(BIN)/mkdocs serve
+
+docs-build: env-dev
+	$(BIN)/mkdocs build --strict
 
 # lint and types (the same as .pre-commit-config.yaml): ruff (lint only), mypy on sartail/, the layers
 lint: env-dev
@@ -55,4 +65,4 @@ bench: env-dev
 	$(BIN)/python benchmarks/bench_accuracy.py
 
 clean:
-	rm -rf $(VENV) runs data/cache
+	rm -rf $(VENV) runs data/cache site
