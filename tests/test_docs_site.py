@@ -64,11 +64,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # the stdlib's name
+        pass
+
+
+def _heading(text: str) -> str:
+    return text.replace("\u00b6", "").strip()  # the permalink mark after every heading
+
+
 @pytest.fixture(scope="module")
 def base_url(site: Path) -> Iterator[str]:
     """The site served over HTTP on 127.0.0.1 (directory URLs need a server: file:// has no index.html)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]  # quiet
+    handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -101,7 +109,7 @@ def test_home_page_shows_the_kit_the_warning_and_every_section(page: Any, base_u
     response = page.goto(base_url, wait_until="networkidle")
     assert response is not None and response.status == 200
     assert page.title().startswith("sartail")
-    assert page.locator("article h1").first.inner_text().strip() == "sartail"
+    assert _heading(page.locator("article h1").first.inner_text()) == "sartail"
     assert "The embedded data is synthetic" in page.locator("article .admonition.warning").inner_text()
     nav = page.locator("nav.md-nav--primary").inner_text()
     for section in ("Getting started", "Reading the results", "The three stages", "Recipes and the choices behind them",
@@ -125,6 +133,8 @@ def test_notebook_04_is_rendered_with_the_outputs_of_its_execution(page: Any, ba
     figures = page.locator(".jp-Notebook .jp-OutputArea-output img")
     assert figures.count() >= 1, "notebook 04's figures are missing"
     assert figures.first.evaluate("img => img.complete && img.naturalWidth > 100")
+    stderr = page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert stderr.count() == 0, f"notebook 04 wrote to stderr: {stderr.all_inner_texts()[:2]}"
     text = page.locator(".jp-Notebook").inner_text()
     assert "ce@equal" in text and "Traceback" not in text
     ARTIFACTS.mkdir(exist_ok=True)
@@ -136,7 +146,7 @@ def test_cli_reference_is_generated_from_the_parser(page: Any, base_url: str):
     from sartail.cli import build_parser
 
     page.goto(base_url + "reference/cli/", wait_until="networkidle")
-    headings = [h.strip() for h in page.locator("article h2").all_inner_texts()]
+    headings = [_heading(h) for h in page.locator("article h2").all_inner_texts()]
     parser = build_parser()
     commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
     for name in commands:
