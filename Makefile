@@ -39,10 +39,11 @@ test: env-dev browser lint docs-build
 	$(BIN)/python -m pytest
 
 # The documentation site (mkdocs.yml, docs/). `docs` serves it on http://127.0.0.1:8000 and rebuilds it on every
-# edit; `docs-build` builds site/ with --strict (a broken link, anchor or notebook fails it). Both execute every
-# notebook at its shipped settings; SARTAIL_DOCS_EXECUTE=false renders them without running them.
+# edit (executed notebooks are cached in .cache/ until they change); `docs-build` builds site/ with --strict (a
+# broken link, anchor or notebook fails it), executing every notebook afresh at its shipped settings.
+# SARTAIL_DOCS_EXECUTE=false renders the notebooks without running them.
 docs: env-dev
-	$(BIN)/mkdocs serve
+	SARTAIL_DOCS_CACHE=true $(BIN)/mkdocs serve
 
 docs-build: env-dev
 	$(BIN)/mkdocs build --strict
