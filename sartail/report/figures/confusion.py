@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from ...eval.results import RunResults
-from .style import DOUBLE, _figure, _fit_height, _text_color, colors, mark_synthetic, style
+from .style import ALERT, DOUBLE, _figure, _fit_height, _text_color, mark_synthetic, style
 
 #: Class names up to this long are tick labels as they are; longer ones are wrapped or numbered.
 TICK_WIDTH = 15
@@ -76,13 +76,13 @@ def _draw_confusion(ax: Any, cm: np.ndarray, names: Sequence[str], *, normalize:
             ax.add_patch(Rectangle((-0.5, i - 0.5), n, 1, facecolor="0.92", edgecolor="0.75", hatch="////", lw=0))
             ax.add_patch(Rectangle((i - 0.5, -0.5), 1, n, facecolor="0.92", edgecolor="0.75", hatch="////", lw=0))
     if highlight is not None and 0 <= highlight < n:
-        ax.add_patch(Rectangle((highlight - 0.5, -0.5), 1, n, fill=False, edgecolor=colors(4)[3], lw=1.6,
+        ax.add_patch(Rectangle((highlight - 0.5, -0.5), 1, n, fill=False, edgecolor=ALERT, lw=1.6,
                                clip_on=False, zorder=5))
     ticks = class_ticks(names, numbered=numbered)
     if numbered:
         ax.set_xticks(np.arange(n), ticks)
     else:
-        ax.set_xticks(np.arange(n), ticks, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xticks(np.arange(n), names, rotation=45, ha="right", rotation_mode="anchor")  # one line each: no clash
     ax.set_yticks(np.arange(n), ticks)
     ax.tick_params(length=0)
     for s in ax.spines.values():

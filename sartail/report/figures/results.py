@@ -13,6 +13,7 @@ from matplotlib.patches import Patch
 from ...eval.metrics import pool_reliability
 from ...eval.results import RunResults, metric
 from .style import (
+    ALERT,
     DOUBLE,
     SHOT_GROUPS,
     _class_ticks,
@@ -214,7 +215,7 @@ def reliability_diagram(results: Mapping[str, Any], *, ncols: int | None = None,
     ncols = ncols or min(n, 4)
     nrows = math.ceil(n / ncols)
     panel = min(2.1, (DOUBLE - 0.3) / ncols)
-    acc_col, gap_col = colors(4)[0], colors(4)[3]
+    acc_col, gap_col = colors(2)[1], ALERT
     with style():
         fig = _figure(panel * ncols + 0.3, (panel + 0.45) * nrows + 0.6, layout="compressed")
         axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
