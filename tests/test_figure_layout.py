@@ -142,12 +142,23 @@ def figures() -> dict[str, Figure]:
                                                        {k: v.classes_seen for k, v in res.stages.items()}),
         "stage_confusions": plots.stage_confusions(res),
         "training_curves": plots.training_curves(recs, synthetic=True),
+        "mean_curves": plots.mean_curves({"three_stage": [recs, recs], "ce@equal": [recs[:2]]}, synthetic=True),
+        "mean_curves (single column)": plots.mean_curves({"three_stage": [recs]}, width=3.5),
         "feature_figure": plots.feature_figure(_views()),
         "feature_figure (two stages)": plots.feature_figure(_views(2)),
         "saliency_figure": plots.saliency_figure(sar, atts),
         "clutter_figure": plots.clutter_figure({"rough": check}),
         "gallery_figure": plots.gallery_figure(gallery),
         "removal_figure": plots.removal_figure(sweep),
+        # one journal column (3.5 in), as `sartail figures --width single` draws them
+        "per_class_accuracy (single column)": plots.per_class_accuracy(
+            per, NAMES, counts=COUNTS, width=3.5, title="Per-class test accuracy (mean ± std over seeds)"),
+        "shot_accuracy (single column)": plots.shot_accuracy(raw, balanced=True, width=3.5,
+                                                             title="Test accuracy (mean ± std over seeds)"),
+        "confusion_matrices (single column)": plots.confusion_matrices(
+            {k: v.confusion for k, v in res.stages.items()}, {k: v.classes_seen for k, v in res.stages.items()},
+            width=3.5, ncols=2),
+        "reliability_diagram (single column)": plots.reliability_diagram(raw, width=3.5, ncols=2),
     }
 
 
@@ -211,8 +222,11 @@ def _overlap(p: np.ndarray, q: np.ndarray) -> bool:
 @pytest.mark.parametrize("name", ["class_histogram", "chip_gallery", "pixel_statistics", "per_class_accuracy",
                                   "stage_comparison", "accuracy_heatmap", "shot_accuracy", "reliability_diagram",
                                   "confusion_figure", "confusion_matrices", "stage_confusions", "training_curves",
+                                  "mean_curves", "mean_curves (single column)",
                                   "feature_figure", "feature_figure (two stages)", "saliency_figure", "clutter_figure", "gallery_figure",
-                                  "removal_figure"])
+                                  "removal_figure", "per_class_accuracy (single column)",
+                                  "shot_accuracy (single column)", "confusion_matrices (single column)",
+                                  "reliability_diagram (single column)"])
 def test_no_text_overlaps_or_leaves_the_canvas(figures, name):
     fig = figures[name]
     boxes = _text_boxes(fig)

@@ -22,7 +22,7 @@ from typing import Any
 
 from ...eval.results import RunResults
 from .confusion import confusion_figure, confusion_matrices, stage_confusions
-from .curves import METRIC_LABELS, draw_training_curves, training_curves
+from .curves import METRIC_LABELS, draw_training_curves, mean_curves, training_curves
 from .data import chip_gallery, class_histogram, pixel_statistics
 from .insight import clutter_figure, feature_figure, gallery_figure, saliency_figure
 from .removal import removal_figure, removal_table
@@ -80,6 +80,7 @@ __all__ = [
     "is_marked_synthetic",
     "mark_synthetic",
     "markers",
+    "mean_curves",
     "per_class_accuracy",
     "pixel_statistics",
     "register_ipython",

@@ -223,6 +223,13 @@ def _fill(text: str, inches: float, fontsize: float) -> str:
     return "\n".join(textwrap.fill(line, chars) for line in str(text).split("\n"))
 
 
+def _legend_cols(labels: Sequence[str], width: float, fontsize: float = 7.0, most: int = 4) -> int:
+    """How many legend columns of ``labels`` fit in ``width`` inches (at most ``most``)."""
+    longest = max((len(line) for lab in labels for line in str(lab).split("\n")), default=1)
+    entry = longest * 0.55 * fontsize / 72 + 0.45  # text, handle and spacing
+    return max(1, min(len(labels), most, int((width - 0.1) // entry)))
+
+
 def _wrap(name: str, width: int = 12) -> str:
     return "\n".join(textwrap.wrap(str(name), width, break_long_words=True)) or str(name)
 
@@ -241,7 +248,7 @@ def _set_class_xticks(ax: Any, names: Sequence[str], counts: Sequence[int] | Non
     if len(names) <= 12 and room >= 0.5:
         ax.set_xticks(x, _class_ticks(names, counts), fontsize=6.5)
     else:  # many classes: one line each, rotated
-        labels = _short(names, 16)
+        labels = _short(names, 28)  # whole names: a paper figure must not cut them
         if counts is not None:
             labels = [f"{n} ({int(c):,})" for n, c in zip(labels, counts)]
         ax.set_xticks(x, labels, rotation=40, ha="right", rotation_mode="anchor", fontsize=6.5)
