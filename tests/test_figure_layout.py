@@ -152,13 +152,15 @@ def figures() -> dict[str, Figure]:
         "removal_figure": plots.removal_figure(sweep),
         # one journal column (3.5 in), as `sartail figures --width single` draws them
         "per_class_accuracy (single column)": plots.per_class_accuracy(
-            per, NAMES, counts=COUNTS, width=3.5, title="Per-class test accuracy (mean ± std over seeds)"),
-        "shot_accuracy (single column)": plots.shot_accuracy(raw, balanced=True, width=3.5,
+            per, NAMES, counts=COUNTS, width=3.5, title="Per-class test accuracy (mean ± std over seeds)",
+            synthetic=True),
+        "shot_accuracy (single column)": plots.shot_accuracy(raw, balanced=True, width=3.5, synthetic=True,
                                                              title="Test accuracy (mean ± std over seeds)"),
         "confusion_matrices (single column)": plots.confusion_matrices(
             {k: v.confusion for k, v in res.stages.items()}, {k: v.classes_seen for k, v in res.stages.items()},
-            width=3.5, ncols=2),
-        "reliability_diagram (single column)": plots.reliability_diagram(raw, width=3.5, ncols=2),
+            width=3.5, ncols=2, synthetic=True),
+        "reliability_diagram (single column)": plots.reliability_diagram(dict(list(raw.items())[:3]), width=3.5,
+                                                                         ncols=2, synthetic=True),
     }
 
 

@@ -253,11 +253,17 @@ def reliability_diagram(results: Mapping[str, Any], *, ncols: int | None = None,
             ax.set_xlabel("confidence")
         for ax in axes[:, 0]:
             ax.set_ylabel("accuracy")
-        for ax in list(axes.flat)[n:]:
-            ax.set_visible(False)
+        for i, ax in enumerate(axes.flat):
+            if i >= n:
+                ax.set_visible(False)
+            elif i + ncols >= n and ax not in axes[-1]:  # nothing drawn below it: it keeps its x labels
+                ax.tick_params(labelbottom=True)
+                ax.set_xlabel("confidence")
         handles = [Patch(facecolor=acc_col, label="accuracy in bin"),
                    Patch(facecolor="none", edgecolor=gap_col, hatch="////", label="gap to calibrated")]
-        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+        narrow = fig.get_figwidth() < 5  # one column: the key on the left, one entry a line, beside the synthetic note
+        fig.legend(handles=handles, loc="outside lower left" if narrow else "outside lower center", ncols=1 if narrow else 2,
+                   frameon=False)
         if title:
             fig.suptitle(title)
         mark_synthetic(fig, synthetic)

@@ -147,14 +147,19 @@ def mark_synthetic(fig: Figure, synthetic: bool) -> None:
     """Add the note 'synthetic SAR-like chips, not real data' under the axes when ``synthetic``.
 
     With constrained layout the note is the figure's bottom label, so the layout makes room
-    for it (it never overlaps tick labels); otherwise it is placed in the lower right corner.
+    for it (it never overlaps tick labels), or its top label where a key sits under the axes;
+    otherwise it is placed in the lower right corner.
     """
     if not synthetic or is_marked_synthetic(fig):
         return
     kw = {"fontsize": 6.5, "color": "0.35", "style": "italic"}
     engine = fig.get_layout_engine()
+    below = any(getattr(leg, "_outside_loc", None) == "lower" for leg in fig.legends)  # a key under the axes
     if engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
-        fig.supxlabel(SYNTHETIC_NOTE, x=0.995, ha="right", **kw)
+        if below and getattr(fig, "_suptitle", None) is None:  # the layout would put both on one line: note on top
+            fig.suptitle(SYNTHETIC_NOTE, x=0.995, ha="right", **kw)
+        else:
+            fig.supxlabel(SYNTHETIC_NOTE, x=0.995, ha="right", **kw)
     else:
         fig.text(0.995, 0.005, SYNTHETIC_NOTE, ha="right", va="bottom", **kw)  # type: ignore[arg-type]  # stubs narrower than the values used
 
