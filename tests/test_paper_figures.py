@@ -87,3 +87,11 @@ def test_a_folder_that_is_not_a_finished_run_is_named(runs, tmp_path, capsys):
         assert main(["figures", str(runs), str(folder), "--out", str(tmp_path / "x")]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(folder) in err and message in err, err
+
+
+def test_the_help_names_every_kind_and_format(capsys):
+    with pytest.raises(SystemExit):
+        main(["figures", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(k in text for k in KINDS) and all(f in text for f in FORMATS)
+    assert all(w in text for w in WIDTHS)
