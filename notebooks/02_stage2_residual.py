@@ -21,7 +21,8 @@
 # Stage 1 learnt features mostly from class 0. The second stage **removes the chosen head
 # classes** (class 0 by default) and goes on training the whole network from the stage 1
 # checkpoint on what is left, the *residual set*, at a lower learning rate. Without the head,
-# the rarer classes get the network's attention and the features learn to tell them apart.
+# the rarer classes get the network's attention, so that the features can learn to tell them
+# apart (whether they do in the epochs given, the feature view at the end shows).
 # The head class comes back in stage 3 (notebook 03), with its stage 1 classifier row.
 #
 # Below, the **class-removal picker** lists the classes with their training chips: tick the
