@@ -1,14 +1,14 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,jupyter,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -32,6 +32,15 @@
 # It runs on the **synthetic** SAR-like chips embedded in `sartail` (no download; every figure
 # says so). To look at real chips instead, set `DATA` in the next cell, e.g.
 # `DATA = "mstar:/data/MSTAR"` or `DATA = "mavoc:/data/MAVOC"`.
+
+# %% [markdown]
+# ## What to look for
+# - The **imbalance ratio** in the histogram's title, and how many classes hold only a handful
+#   of chips: those are the classes a classifier will hardly ever see in a batch.
+# - In the gallery, whether head and tail chips differ in ways a network can pick up (size,
+#   shape, brightness) or look alike.
+# - In the pixel statistics, whether the classes' brightness overlaps: where it does,
+#   brightness alone cannot tell them apart and a network has to learn shape.
 
 # %% tags=["parameters"]
 DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "folder:/path"
@@ -122,6 +131,28 @@ from IPython.display import display
 
 for name, fig in figures.items():
     display(nb.publish(fig, name, P))
+
+# %% [markdown]
+# ## Questions
+# 1. A model trained on this set sees class 0 in most batches. Why does it favour class 0 even
+#    if every class were equally easy to recognise?
+# 2. The synthetic set is MAVOC's class counts times `SCALE`. What happens to the smallest
+#    classes when `SCALE` is small, and what does that do to the test of the tail?
+# 3. What in the realism report would tell you that results on the synthetic chips carry over
+#    to real SAR, and what would tell you that they do not?
+
+# %% [markdown]
+# **Try:** in the long-tail builder, choose the `step` profile at ratio 100, then `exp` at the same
+# ratio. Which one puts more classes in the tail?
+#
+# The answer is in the collapsed cell below: click it to open it.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** `step` keeps the first half of the classes at the full count and cuts the other half to
+# 1/100 of it: five classes share the same few chips, and there is no medium-shot group.
+# `exp` shrinks the counts geometrically from class to class, so only the last classes are that
+# small and the middle ones are medium-sized. The step profile is the harder test of the tail;
+# the exponential one also tests the classes in between.
 
 # %% [markdown]
 # **Next:** `01_stage1_rough` trains stage 1 on this data and shows how the tail sinks into

@@ -1,14 +1,14 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,jupyter,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -21,7 +21,8 @@
 # Stage 1 learnt features mostly from class 0. The second stage **removes the chosen head
 # classes** (class 0 by default) and goes on training the whole network from the stage 1
 # checkpoint on what is left, the *residual set*, at a lower learning rate. Without the head,
-# the rarer classes get the network's attention and the features learn to tell them apart.
+# the rarer classes get the network's attention, so that the features can learn to tell them
+# apart (whether they do in the epochs given, the feature view at the end shows).
 # The head class comes back in stage 3 (notebook 03), with its stage 1 classifier row.
 #
 # Below, the **class-removal picker** lists the classes with their training chips: tick the
@@ -29,6 +30,18 @@
 # leaves fewer than two classes (a classifier of one class learns nothing). The stage panel
 # then trains stage 2 from stage 1's checkpoint, found in `RUN_DIR/three_stage` (from
 # notebook 01), or trained here first if it is not there.
+
+# %% [markdown]
+# ## What to look for
+# - The **residual set** in the picker: without class 0, the second-largest class (SUV) is the
+#   new head of what is left. The imbalance is smaller, but not gone.
+# - **Stage 2 beside stage 1**: the removed classes are hatched, because stage 2's head has no
+#   output for them. On the other classes, look at the tail, not at the average. If a single
+#   class takes every chip, as class 0 did in stage 1, stage 2 has learnt the new prior and
+#   little more in its few epochs.
+# - The **feature view**: whether the points of the tail classes separate from each other after
+#   stage 2, and the k-NN accuracy per class group under the maps, which measures the same in
+#   the full feature space. The classifier is judged in notebook 03; here the features matter.
 
 # %% tags=["parameters"]
 DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "folder:/path"
@@ -97,8 +110,10 @@ panel.train();
 
 # %% [markdown]
 # ## Stage 1 and stage 2 side by side
-# Stage 2 knows nothing of the removed classes (hatched): its accuracy on the other classes,
-# the tail above all, is what the removal buys.
+# Stage 2's head has no output for the removed classes (hatched): it cannot predict class 0 at
+# all, so every chip goes to one of the other classes. Its bars on those classes, set against
+# stage 1's, show what the removal changed; whether the changed features help the final model
+# is for notebook 03 to show, once class 0 is back.
 
 # %%
 results = nb.stage_results(run, ["rough", "residual"])
@@ -114,14 +129,36 @@ nb.publish(plots.stage_confusions(results, labels=nb.stage_labels(results)), "st
 # %% [markdown]
 # ## What stage 2 did to the features
 # The body's features of the same test chips after stage 1 and after stage 2, in one shared
-# PCA projection and in t-SNE layouts aligned to each other (same seed). Tail classes are the
-# large triangles. Under the maps: k-NN accuracy and the between / within-class scatter ratio
-# in the full feature space, per class group: the numbers behind the picture.
+# PCA projection and in t-SNE layouts aligned to each other (same seed). Every class has its
+# own colour and marker; few-shot classes are drawn large and outlined. Under the maps: k-NN
+# accuracy and the between / within-class scatter ratio in the full feature space, per class
+# group: the numbers behind the picture.
 
 # %%
 from sartail.report import insight
 
 nb.publish(insight.feature_views(run, ["rough", "residual"], max_chips=FEATURE_CHIPS).figure, "stage12_features", P)
+
+# %% [markdown]
+# ## Questions
+# 1. Stage 2's balanced accuracy is the mean over the nine classes it can predict, stage 1's over
+#    all ten. Why can the two not be compared directly?
+# 2. Why does stage 2 go on from stage 1's checkpoint instead of starting from scratch?
+# 3. If stage 2 removed the two largest classes, which class would be the new head?
+
+# %% [markdown]
+# **Try:** tick class 1 (SUV) as well as class 0 in the picker and read its summary. How many training
+# chips are left, and what is the imbalance ratio of the residual set?
+#
+# The answer is in the collapsed cell below: click it to open it.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** At the shipped settings (`SCALE = 0.01`, seed 0) the training split holds 2,642 chips, 2,108
+# of them sedans, an imbalance ratio of about 420. Removing class 0 leaves 534 chips with a
+# ratio of about 51 (SUV 253 against 5); removing classes 0 and 1 leaves 281 chips with a ratio
+# of about 28 (pickup truck 138 against 5). Removing class 0 cuts the imbalance about eightfold
+# but leaves a fifth of the chips; removing SUV too roughly halves both again. Fewer classes to
+# tell apart, fewer chips to learn features from: that trade is what notebook 06 measures.
 
 # %% [markdown]
 # **Next:** `03_stage3_balanced` brings every class back for class-balanced fine-tuning.

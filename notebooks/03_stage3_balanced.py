@@ -1,14 +1,14 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,jupyter,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -24,13 +24,23 @@
 #   equally likely in a batch), at a low learning rate, so that the features of stages 1 and
 #   2 adapt to all classes without the head taking over again;
 # - **3b, classifier re-optimisation**: the network's body is frozen and only the classifier
-#   is learnt again, class-balanced, which removes the last of the head bias. Three ways are
+#   is learnt again, class-balanced, to remove the head bias the classifier still carries
+#   (how much of it goes, the bars at the end show). Three ways are
 #   offered (Kang et al. 2020): **cRT** (a fresh classifier, trained), **LWS** (only a scale
 #   per class is learnt) and **tau-norm** (no training: the classifier's weights are
 #   normalised, tau chosen on the validation set).
 #
 # The first cells find stages 1 and 2 in `RUN_DIR/three_stage` (notebooks 01 and 02), or
 # train them here. At the end, the per-class accuracy of stages 1, 2 and 3 side by side.
+
+# %% [markdown]
+# ## What to look for
+# - The **final bars against stage 1**: which classes gained and which lost. Re-balancing moves
+#   accuracy from the head to the tail, so class 0 usually falls while tail classes rise; the
+#   balanced accuracy says whether the trade was worth it.
+# - The **confusion matrices**: whether the column of class 0 empties, and where its chips go
+#   instead.
+# - The **feature view**: the body is frozen in 3b, so its layout and scores must equal 3a's.
 
 # %% tags=["parameters"]
 DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "folder:/path"
@@ -118,13 +128,34 @@ nb.publish(nb.training_curves(run), "stages_curves", P)
 # %% [markdown]
 # ## The features after every stage
 # The same test chips embedded by each stage's body, in one shared PCA projection and aligned
-# t-SNE layouts: stage 2 spreads the tail, stage 3a moves the head back in, and 3b (head only)
-# leaves the features exactly as 3a left them.
+# t-SNE layouts. Stages 2 and 3a train the body, so their layouts may move: look for the tail
+# classes separating, and check the k-NN accuracy per class group, which says it in numbers.
+# 3b trains the classifier alone, so it leaves the features exactly as 3a left them.
 
 # %%
 from sartail.report import insight
 
 nb.publish(insight.feature_views(run, max_chips=FEATURE_CHIPS).figure, "stages_features", P)
+
+# %% [markdown]
+# ## Questions
+# 1. Why does 3b freeze the body and retrain only the classifier, instead of training everything
+#    again with balanced sampling?
+# 2. Which classes are still near 0 % after stage 3, and how many training chips do they have?
+# 3. Of cRT, LWS and tau-norm, which one learns no parameter at all, and what does it change?
+
+# %% [markdown]
+# **Try:** compare the k-NN accuracy and scatter ratio under the 3a and 3b maps in the feature view.
+# Why are they identical, while the per-class accuracies of 3a and 3b differ?
+#
+# The answer is in the collapsed cell below: click it to open it.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** Stage 3b trains the classifier alone on a frozen body: the features of every chip are the
+# same after 3a and after 3b, so every number computed from the features (layouts, k-NN
+# accuracy, scatter ratio) is the same too. What changes is how the classifier draws its
+# boundaries between those features, class-balanced: that moves the per-class accuracies. A
+# difference between the two feature views would mean the body was not frozen.
 
 # %% [markdown]
 # **Next:** `04_compare_recipes` sets the three stages against the classic baselines, over

@@ -1,14 +1,14 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,jupyter,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -31,6 +31,16 @@
 #
 # The run comes from notebooks 01 to 03 (`RUN_DIR/three_stage`); opened alone, this notebook
 # trains it first at the notebooks' quick settings.
+
+# %% [markdown]
+# ## What to look for
+# - Under each map, the share of positive attribution on target / shadow / clutter, against
+#   each region's share of the chip's area (the clutter check's hatched bars): a model that uses
+#   the vehicle puts more on the target than the target's share of the area.
+# - Whether stage 1 and the final stage look at different places on the same chip.
+# - In the error gallery: whether a misclassified chip looks like the class it was taken for.
+# - At the shipped quick settings the models have learnt little (notebook 01): read the maps as
+#   a demonstration of the tools, and ask the questions of a model that has learnt more.
 
 # %% tags=["parameters"]
 DATA = "synthetic"        # or "mstar:/path/to/MSTAR", "mavoc:/path/to/MAVOC", "folder:/path"
@@ -95,5 +105,24 @@ gallery = insight.error_gallery(run, "classifier")
 nb.publish(gallery.figure, "error_gallery", P)
 
 # %% [markdown]
-# **Try:** `insight.error_gallery(run, "rough", cls="SUV")` for stage 1's mistakes on one class,
-# or `DATA = "mstar:/path"` to ask the same questions of a model of real chips.
+# **More:** `DATA = "mstar:/path"` asks the same questions of a model of real chips.
+
+# %% [markdown]
+# ## Questions
+# 1. Why compare the attribution shares with the regions' area shares instead of reading the
+#    shares alone?
+# 2. Grad-CAM works on a coarse feature map, occlusion greys out patches. Which of the two can
+#    tell the target from its shadow when they touch?
+# 3. Why does the gallery show correctly classified chips of both classes beside each mistake?
+
+# %% [markdown]
+# **Try:** `insight.error_gallery(run, "rough", cls="SUV")` for stage 1's mistakes on one class.
+#
+# The answer is in the collapsed cell below: click it to open it.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** If stage 1 has learnt only the class prior (notebook 01), every SUV test chip is a mistake,
+# taken for sedan, and the gallery shows "none right" where correct SUV chips would be: the
+# mistakes say nothing about what SUVs look like, only that the model has not learnt them. Ask
+# the same of the final stage (`"classifier"`), or of a stage 1 trained longer: mistakes that go
+# to a similar vehicle rather than to the head are the informative kind.

@@ -1,4 +1,4 @@
-"""The ``sartail`` command line: demo, run, sweep-removal, eval, predict, compare, recipes, show, data.
+"""The ``sartail`` command line: demo, run, sweep-removal, eval, predict, compare, recipes, show, data, figures.
 
 Run ``sartail COMMAND --help`` for each command's options. Errors of the kit (bad data,
 unknown keys, an existing run directory, ...) print one clear line and exit with status 2;
@@ -345,6 +345,16 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figures(args: argparse.Namespace) -> int:
+    """Paper figures from finished runs (see :mod:`sartail.report.paper`)."""
+    from .report.paper import FORMATS, KINDS, paper_figures
+
+    for path in paper_figures(args.runs, args.out, kinds=args.kind or KINDS, formats=args.formats or FORMATS,
+                              width=args.width):
+        _print(str(path))
+    return 0
+
+
 # ------------------------------------------------------------------------------ parser
 #: The demo's synthetic data, as a fraction of UNICORN (see ``sartail demo --scale``).
 DEMO_SCALE = 0.01
@@ -470,6 +480,14 @@ def build_parser() -> argparse.ArgumentParser:
     dt.add_argument("--figure", help="write the class histogram to this path (PNG, SVG, PDF)")
     common(dt)
     dt.set_defaults(func=cmd_data)
+
+    fg = sub.add_parser("figures", help="paper figures from finished runs: recipes side by side, mean ± std over seeds")
+    fg.add_argument("runs", nargs="+", metavar="RUN", help="finished run folders, or folders holding them")
+    fg.add_argument("--kind", help="comma-separated: per-class, confusion, comparison, curves, reliability (default: all)")
+    fg.add_argument("--formats", help="comma-separated: pdf, svg, png (default: all)")
+    fg.add_argument("--width", default="double", help="single (3.5 in, one column) or double (7.2 in; default)")
+    fg.add_argument("--out", required=True, help="folder for the files, named KIND.FORMAT")
+    fg.set_defaults(func=cmd_figures)
     return p
 
 

@@ -246,7 +246,7 @@ def test_feature_figure_axes_limits_labels():
     assert top[0].get_ylabel() == "PCA" and panels[2].get_ylabel() == "t-SNE"
     assert top[0].get_xlim() == top[1].get_xlim() and panels[2].get_ylim() == panels[3].get_ylim()
     texts = [t.get_text() for leg in fig.legends + [sf.legends[0] for sf in fig.subfigs if sf.legends] for t in leg.texts]
-    assert any(t.replace("\n", " ") == LONG for t in texts)  # wrapped, not cut
+    assert any(t.replace("\n", " ") == f"{LONG} (few)" for t in texts)  # wrapped, not cut; its shot group
     assert not any("…" in t for t in texts)
     bars = [ax for ax in fig.axes if ax.patches]
     assert len(bars) == 2

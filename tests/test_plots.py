@@ -310,10 +310,10 @@ def test_figures_stay_out_of_pyplot(results):
     assert png.startswith(b"\x89PNG")
 
 
-def test_colours_are_the_colour_blind_palette():
-    import seaborn as sns
+def test_colours_are_the_class_palette():
+    from matplotlib.colors import to_rgb
 
-    assert plots.colors(3) == list(sns.color_palette("colorblind", 3))
+    assert plots.colors(3) == [to_rgb(c) for c in plots.CLASS_COLORS[:3]]
     assert len(plots.colors(12)) == 12
 
 

@@ -61,7 +61,7 @@ def params(namespace: dict[str, Any], *, environ: Mapping[str, str] | None = Non
         use_threads()
     return _params(namespace, environ=environ, quiet=quiet)
 
-#: The recipes notebook 04 compares with the seed.
+#: The recipes notebook 04 compares with the paper's recipe.
 COMPARE_RECIPES = ("three_stage", "ce", "crt", "lws", "ldam_drw", "logit_adjust", "two_stage")
 METHOD_LABELS = {"crt": "cRT", "lws": "LWS", "tau_norm": "tau-norm"}
 def _profile(P: Mapping[str, Any]) -> tuple[str | None, float | None]:

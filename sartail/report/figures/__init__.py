@@ -22,12 +22,14 @@ from typing import Any
 
 from ...eval.results import RunResults
 from .confusion import confusion_figure, confusion_matrices, stage_confusions
-from .curves import METRIC_LABELS, draw_training_curves, training_curves
+from .curves import METRIC_LABELS, draw_training_curves, mean_curves, training_curves
 from .data import chip_gallery, class_histogram, pixel_statistics
 from .insight import clutter_figure, feature_figure, gallery_figure, saliency_figure
 from .removal import removal_figure, removal_table
 from .results import accuracy_heatmap, per_class_accuracy, reliability_diagram, shot_accuracy, stage_comparison
 from .style import (
+    CLASS_COLORS,
+    CLASS_MARKERS,
     DOUBLE,
     FORMATS,
     SINGLE,
@@ -37,6 +39,7 @@ from .style import (
     figure_png,
     is_marked_synthetic,
     mark_synthetic,
+    markers,
     register_ipython,
     save_figure,
     style,
@@ -56,6 +59,8 @@ def write_run_figures(results: RunResults, records: Sequence[Mapping[str, Any]],
 
 
 __all__ = [
+    "CLASS_COLORS",
+    "CLASS_MARKERS",
     "DOUBLE",
     "METRIC_LABELS",
     "SINGLE",
@@ -74,6 +79,8 @@ __all__ = [
     "gallery_figure",
     "is_marked_synthetic",
     "mark_synthetic",
+    "markers",
+    "mean_curves",
     "per_class_accuracy",
     "pixel_statistics",
     "register_ipython",

@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from ...eval.results import RunResults
-from .style import DOUBLE, _figure, _fit_height, _text_color, colors, mark_synthetic, style
+from .style import ALERT, DOUBLE, _figure, _fit_height, _legend_cols, _text_color, mark_synthetic, style
 
 #: Class names up to this long are tick labels as they are; longer ones are wrapped or numbered.
 TICK_WIDTH = 15
@@ -40,7 +40,8 @@ def needs_key(names: Sequence[str], width: int = TICK_WIDTH) -> bool:
 def _add_key(fig: Figure, names: Sequence[str]) -> None:
     """A key under the figure: the number of each class and its full name."""
     handles = [Line2D([], [], ls="none", label=f"{i}  {n}") for i, n in enumerate(names)]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(names), 4), frameon=False, fontsize=6.5,
+    ncols = _legend_cols([str(h.get_label()) for h in handles], fig.get_figwidth(), 6.5)
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False, fontsize=6.5,
                handlelength=0, handletextpad=0, columnspacing=1.4, title="classes", title_fontsize=6.5)
 
 
@@ -76,13 +77,13 @@ def _draw_confusion(ax: Any, cm: np.ndarray, names: Sequence[str], *, normalize:
             ax.add_patch(Rectangle((-0.5, i - 0.5), n, 1, facecolor="0.92", edgecolor="0.75", hatch="////", lw=0))
             ax.add_patch(Rectangle((i - 0.5, -0.5), 1, n, facecolor="0.92", edgecolor="0.75", hatch="////", lw=0))
     if highlight is not None and 0 <= highlight < n:
-        ax.add_patch(Rectangle((highlight - 0.5, -0.5), 1, n, fill=False, edgecolor=colors(4)[3], lw=1.6,
+        ax.add_patch(Rectangle((highlight - 0.5, -0.5), 1, n, fill=False, edgecolor=ALERT, lw=1.6,
                                clip_on=False, zorder=5))
     ticks = class_ticks(names, numbered=numbered)
     if numbered:
         ax.set_xticks(np.arange(n), ticks)
     else:
-        ax.set_xticks(np.arange(n), ticks, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xticks(np.arange(n), names, rotation=45, ha="right", rotation_mode="anchor")  # one line each: no clash
     ax.set_yticks(np.arange(n), ticks)
     ax.tick_params(length=0)
     for s in ax.spines.values():
@@ -141,7 +142,7 @@ def confusion_figure(cm: Sequence[Sequence[int]] | np.ndarray, class_names: Sequ
 
 def confusion_matrices(cms: Mapping[str, Any], class_names: Mapping[str, Sequence[str]] | Sequence[str], *,
                        synthetic: bool = False, ncols: int | None = None, all_classes: Sequence[str] | None = None,
-                       highlight: int | None = None, title: str | None = None) -> Figure:
+                       highlight: int | None = None, title: str | None = None, width: float = DOUBLE) -> Figure:
     """Several normalised confusion matrices side by side (one per stage or run), one colour bar.
 
     ``class_names`` is one list for all, or a mapping label -> the classes of that matrix;
@@ -165,7 +166,7 @@ def confusion_matrices(cms: Mapping[str, Any], class_names: Mapping[str, Sequenc
                 all_classes = longest
     ncols = ncols or (n if n <= 3 else 2)
     nrows = math.ceil(n / ncols)
-    panel = min(3.3, (DOUBLE - 0.6) / ncols)
+    panel = min(3.3, (width - 0.6) / ncols)
     numbered = ncols > 1 and needs_key(all_classes)
     with style():
         fig = _figure(panel * ncols + 0.6, (panel + 0.9) * nrows + 0.3, layout="compressed")

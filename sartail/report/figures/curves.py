@@ -1,4 +1,4 @@
-"""Training curves: loss and validation metrics over the epochs of every stage."""
+"""Training curves: loss and validation metrics over the epochs of every stage, of one run or of several over seeds."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
+import numpy as np
 from matplotlib.figure import Figure
 
-from .style import DOUBLE, _figure, colors, mark_synthetic, style
+from .style import DOUBLE, _figure, _legend_cols, colors, mark_synthetic, markers, style
 
 METRIC_LABELS = {
     "train_loss": "training loss",
@@ -78,5 +79,56 @@ def training_curves(records: Sequence[Mapping[str, Any]], *, metrics: Sequence[s
     with style():
         fig = _figure(width, 2.5)
         draw_training_curves(fig, records, metrics=metrics, steps=steps, epochs=epochs)
+        mark_synthetic(fig, synthetic)
+    return fig
+
+
+def _mean_curve(runs: Sequence[Sequence[Mapping[str, Any]]], metric: str) -> tuple[list[float], list[float], list[float]]:
+    """Epoch positions (stages end to end), mean and std over runs of ``metric`` at each of them."""
+    by_pos: dict[tuple[int, int], list[float]] = {}
+    for recs in runs:
+        for r in recs:
+            if r.get(metric) is not None and "epoch" in r:
+                by_pos.setdefault((int(r.get("stage_index", 0)), int(r["epoch"])), []).append(float(r[metric]))
+    lengths: dict[int, int] = {}
+    for s, e in by_pos:
+        lengths[s] = max(lengths.get(s, 0), e)
+    offset = {s: sum(lengths[t] for t in lengths if t < s) for s in lengths}
+    xs: list[float] = []
+    means: list[float] = []
+    stds: list[float] = []
+    for (s, e), vals in sorted(by_pos.items()):
+        xs.append(offset[s] + e)
+        means.append(float(np.mean(vals)))
+        stds.append(float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0)
+    return xs, means, stds
+
+
+def mean_curves(runs: Mapping[str, Sequence[Sequence[Mapping[str, Any]]]], *,
+                metrics: Sequence[str] = ("train_loss", "val_balanced"), synthetic: bool = False,
+                width: float = DOUBLE) -> Figure:
+    """Training curves of several recipes over seeds: the mean line and a +- std band per recipe.
+
+    ``runs`` maps a label to the epoch records (``metrics.jsonl``) of each of its seeds; the
+    stages of a recipe follow each other on the x axis.
+    """
+    with style():
+        fig = _figure(width, 2.5 if width > 5 else 2.2 * len(metrics))
+        axes = fig.subplots(1 if width > 5 else len(metrics), len(metrics) if width > 5 else 1, squeeze=False).ravel()
+        for ax, metric in zip(axes, metrics):
+            for (label, recs), col, mk in zip(runs.items(), colors(len(runs)), markers(len(runs))):
+                xs, mean, std = _mean_curve(recs, metric)
+                ax.plot(xs, mean, color=col, marker=mk, ms=2.5, label=f"{label} (n={len(recs)})")
+                ax.fill_between(xs, np.subtract(mean, std), np.add(mean, std), color=col, alpha=0.2, lw=0)
+            ax.set_xlabel("epoch (stages end to end)")
+            ax.set_ylabel(METRIC_LABELS.get(metric, metric.replace("_", " ")))
+            if metric.startswith("val_") and metric != "val_loss" or metric == "train_acc":
+                ax.set_ylim(0, 1)
+                ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            ax.grid(axis="y", color="0.92", lw=0.6)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper center", ncols=_legend_cols(labels, width), frameon=False,
+                   title="mean ± std over seeds (n)")
         mark_synthetic(fig, synthetic)
     return fig

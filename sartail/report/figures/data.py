@@ -152,7 +152,8 @@ def pixel_statistics(chips: Any, *, max_per_class: int = 300, seed: int = 0, syn
     with style():
         fig = _figure(DOUBLE, 2.8)
         a1, a2 = fig.subplots(1, 2, width_ratios=[1, 1.35])
-        cols = colors(len(present))
+        palette = colors(chips.num_classes)
+        cols = [palette[c] for c in present]  # a class keeps its colour when others are missing
         centres = (bins[:-1] + bins[1:]) / 2
         for c, col in zip(present, cols):
             a1.plot(centres, np.maximum(hists[c], 1e-7), color=col, lw=1.0, label=_short([chips.class_names[c]], 16)[0])

@@ -22,9 +22,8 @@ from ...data.chipset import ChipSet
 from ...eval import features as F
 from ...eval import gallery as G
 from ...eval import saliency as S
-from .style import DOUBLE, GREY, _figure, _wrap, colors, mark_synthetic, style
+from .style import ALERT, DOUBLE, GREY, _figure, _fill, _wrap, colors, mark_synthetic, markers, style
 
-GROUP_MARKERS = {"many": "o", "medium": "s", "few": "^"}
 GROUP_LABELS = {"all": "all classes", "many": "many-shot", "medium": "medium-shot", "few": "few-shot"}
 METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "gradcam": "Grad-CAM", "occlusion": "occlusion"}
 #: Colours of the regions of a segmentation (target, shadow, clutter).
@@ -52,15 +51,15 @@ def feature_figure(views: F.FeatureViews, *, methods: Sequence[str] | None = Non
                    labels: Mapping[str, str] | None = None, title: str | None = None) -> Figure:
     """The 2-D layouts of each stage (columns) and method (rows), then the scores by class group.
 
-    Every panel of a method shares its axis limits; points are coloured by class, the
-    marker gives the class's shot group (tail classes: large triangles, drawn on top). Under
+    Every panel of a method shares its axis limits; each class has its own colour and marker
+    (the legend gives its shot group; few-shot classes are drawn large, outlined, on top). Under
     the layouts: leave-one-out k-NN accuracy and the between / within-class scatter ratio of
     each stage, for all classes and per group, computed in the full feature space.
     """
     methods = list(methods or views.methods)
     stages = list(views.stages)
     names = views.class_names
-    cols = colors(len(names))
+    cols, marks = colors(len(names)), markers(len(names))
     ncols = len(stages)
     legend_w = 1.45
     panel = min(2.3, (DOUBLE - legend_w) / ncols)
@@ -76,13 +75,11 @@ def feature_figure(views: F.FeatureViews, *, methods: Sequence[str] | None = Non
                 ax = axes[r, j]
                 xy = views.layouts[m][s][order]
                 lab = views.labels[order]
-                for g, marker in GROUP_MARKERS.items():
-                    sel = np.array([views.shot_groups[c] == g for c in lab], dtype=bool)
-                    if not sel.any():
-                        continue
-                    big = g == "few"
-                    ax.scatter(xy[sel, 0], xy[sel, 1], c=[cols[c] for c in lab[sel]], marker=marker,
-                               s=12 if big else 7, linewidths=0.4 if big else 0, edgecolors="black" if big else "none",
+                for c in np.unique(lab):  # one colour and marker per class; tail classes large, outlined, on top
+                    sel = lab == c
+                    big = views.shot_groups[c] == "few"
+                    ax.scatter(xy[sel, 0], xy[sel, 1], color=cols[c], marker=marks[c], s=14 if big else 7,
+                               linewidths=0.4 if big else 0, edgecolors="black" if big else "none",
                                alpha=0.9 if big else 0.65, zorder=3 if big else 2, rasterized=True)
                 ax.set_xlim(xl)
                 ax.set_ylim(yl)
@@ -96,12 +93,9 @@ def feature_figure(views: F.FeatureViews, *, methods: Sequence[str] | None = Non
                     ax.set_title(_label(s, labels))
                 if j == 0:
                     ax.set_ylabel(METHOD_TITLES.get(m, m))
-        handles = [Line2D([], [], ls="none", marker=GROUP_MARKERS[views.shot_groups[c]], color=cols[c],
+        handles = [Line2D([], [], ls="none", marker=marks[c], color=cols[c],
                           markeredgecolor="black" if views.shot_groups[c] == "few" else cols[c], markeredgewidth=0.4,
-                          markersize=5, label=_wrap(n, 16)) for c, n in enumerate(names)]
-        handles += [Line2D([], [], ls="none", marker=mk, color="0.5", markersize=4,
-                           label=f"{GROUP_LABELS[g]}") for g, mk in GROUP_MARKERS.items()
-                    if g in views.shot_groups]
+                          markersize=5, label=_wrap(f"{n} ({views.shot_groups[c]})", 16)) for c, n in enumerate(names)]
         top.legend(handles=handles, loc="outside right upper", frameon=False, fontsize=6, handletextpad=0.3,
                    labelspacing=0.35)
         _score_bars(bottom, views, labels)
@@ -129,10 +123,11 @@ def _score_bars(sf: Any, views: F.FeatureViews, labels: Mapping[str, str] | None
     a1.set_ylim(0, 1)
     a1.yaxis.set_major_formatter(PercentFormatter(1.0))
     k = views.scores[stages[0]].k if stages else 5
-    a1.set_title(f"k-NN accuracy in feature space (k={k}, leave one out)", loc="left", fontsize=7.5)
-    a2.set_title("between / within-class scatter", loc="left", fontsize=7.5)
-    for ax in (a1, a2):
-        ax.set_xticks(x, [GROUP_LABELS[g] for g in groups], fontsize=6.5)
+    for ax, text in ((a1, f"k-NN accuracy in feature space (k={k}, leave one out)"),
+                     (a2, "between / within-class scatter ratio")):
+        room = sf.get_figure(root=True).get_figwidth() * 0.4 - 0.5  # an axes' width, less its labels
+        ax.set_title(_fill(text, room, 7.5), loc="left", fontsize=7.5)
+        ax.set_xticks(x, [GROUP_LABELS[g].replace("-", "\n").replace(" ", "\n") for g in groups], fontsize=6.5)
         ax.tick_params(axis="x", length=0)
         ax.grid(axis="y", color="0.9", lw=0.6, zorder=0)
         ax.set_axisbelow(True)
@@ -209,14 +204,14 @@ def saliency_figure(chips: ChipSet, attributions: Mapping[str, Mapping[str, S.At
                     f"{100 * sh[0]:.0f}/{100 * sh[1]:.0f}/{100 * sh[2]:.0f}"
                 wrong = int(a.predicted[i]) != int(a.labels[i])
                 ax.set_xlabel(f"{_wrap(by_id.get(int(a.targets[i]), str(a.targets[i])), 14)} {100 * a.confidence[i]:.0f}%"
-                              f"\n{shares}", fontsize=5.5, labelpad=1, color=colors(4)[3] if wrong else "0.15")
+                              f"\n{shares}", fontsize=5.5, labelpad=1, color=ALERT if wrong else "0.15")
         axes[0, 0].set_title("chip", fontsize=7)
         axes[0, 1].set_title("target / shadow", fontsize=7)
         for j, (s, m) in enumerate(pairs):
             axes[0, 2 + j].set_title(f"{_label(s, labels)}\n{METHOD_TITLES.get(m, m)}", fontsize=7)
-        fig.suptitle(f"{title or 'Where the model looks'}\nunder each map: the class explained, its probability and "
-                     "the % of positive attribution on target / shadow / clutter (red: a wrong prediction)",
-                     fontsize=7)
+        fig.suptitle(_fill(f"{title or 'Where the model looks'}\nunder each map: the class explained, its probability "
+                           "and the % of positive attribution on target / shadow / clutter (red: a wrong prediction)",
+                           fig.get_figwidth() - 0.1, 7), fontsize=7)
         mark_synthetic(fig, bool(chips.synthetic))
     return fig
 
@@ -292,7 +287,7 @@ def gallery_figure(gallery: G.ErrorGallery, *, examples: int = 2, title: str | N
     pix = dict(zip(shown, px_all))
     ncols = 1 + 2 * k
     cell = min(0.85, (DOUBLE - 0.3) / (ncols + 0.3))
-    red = colors(4)[3]
+    red = ALERT
     with style():
         fig = _figure(cell * (ncols + 0.3) + 0.3, (cell + 0.32) * rows + 0.75)
         axes = fig.subplots(rows, ncols, squeeze=False,
@@ -320,15 +315,16 @@ def gallery_figure(gallery: G.ErrorGallery, *, examples: int = 2, title: str | N
                                                 color="0.4", transform=axes[r, 1 + block * k].transAxes)
         axes[0, 0].set_title("misclassified", fontsize=7)
         if k:
-            axes[0, 1].set_title(f"correct: {_wrap(names[gallery.cls], 24)}", fontsize=7, loc="left")
-            axes[0, 1 + k].set_title("correct: the class it was taken for", fontsize=7, loc="left")
+            room = k * cell - 0.05
+            axes[0, 1].set_title(_fill(f"correct: {names[gallery.cls]}", room, 7), fontsize=7, loc="left")
+            axes[0, 1 + k].set_title(_fill("correct: the class it was taken for", room, 7), fontsize=7, loc="left")
         cname = names[gallery.cls]
         top = next(iter(gallery.confused_with.items()), None)
         most = f"; most often taken for {names[top[0]]} ({top[1]})" if top else ""
         stage = f"{gallery.stage}: " if gallery.stage else ""
         more = f", {len(gallery.errors)} shown" if len(gallery.errors) < gallery.n_errors else ""
-        fig.suptitle(title or f"{stage}{gallery.n_errors} of {gallery.n_chips} chips of {cname} misclassified"
-                     f"{more}{most}", fontsize=8)
+        fig.suptitle(_fill(title or f"{stage}{gallery.n_errors} of {gallery.n_chips} chips of {cname} misclassified"
+                           f"{more}{most}", fig.get_figwidth() - 0.1, 8), fontsize=8)
         mark_synthetic(fig, gallery.synthetic)
     return fig
 

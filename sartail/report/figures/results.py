@@ -13,11 +13,14 @@ from matplotlib.patches import Patch
 from ...eval.metrics import pool_reliability
 from ...eval.results import RunResults, metric
 from .style import (
+    ALERT,
     DOUBLE,
     SHOT_GROUPS,
     _class_ticks,
     _figure,
+    _fill,
     _fit_height,
+    _legend_cols,
     _mean_std,
     _pct,
     _set_class_xticks,
@@ -36,7 +39,7 @@ def _accuracy_axis(ax: Any, ylabel: str, title: str) -> None:
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", color="0.9", lw=0.6, zorder=0)
     ax.set_axisbelow(True)
-    ax.set_title(title, loc="left")
+    ax.set_title(_fill(title, ax.figure.get_figwidth() - 0.8, 9), loc="left")  # wrapped to stay on the canvas
 
 
 def per_class_accuracy(results: Mapping[str, Mapping[str, Any]], class_names: Sequence[str], *,
@@ -83,8 +86,8 @@ def per_class_accuracy(results: Mapping[str, Mapping[str, Any]], class_names: Se
         ax.set_xlim(-0.55, len(class_names) - 0.45)
         _accuracy_axis(ax, "test accuracy (recall)", title)
         leg_title = "balanced accuracy in brackets" if show_mean else None
-        fig.legend(handles=handles, loc="outside upper right", ncols=min(k, 4), frameon=False, title=leg_title,
-                   alignment="right")
+        fig.legend(handles=handles, loc="outside upper right", frameon=False, title=leg_title, alignment="right",
+                   ncols=_legend_cols([str(h.get_label()) for h in handles], width))
         mark_synthetic(fig, synthetic)
     return fig
 
@@ -154,16 +157,17 @@ def stage_comparison(results: RunResults, *, synthetic: bool | None = None,
 
 def _shot_stats(value: Any, group: str) -> tuple[float, float]:
     runs = value if isinstance(value, Sequence) and not isinstance(value, Mapping) else [value]
-    return _mean_std([metric(r, f"{group}_shot") for r in runs])
+    return _mean_std([metric(r, group if group == "balanced" else f"{group}_shot") for r in runs])
 
 
 def shot_accuracy(results: Mapping[str, Any], *, groups: Any = None, title: str = "Accuracy by class frequency",
-                  synthetic: bool = False, width: float = DOUBLE) -> Figure:
+                  synthetic: bool = False, width: float = DOUBLE, balanced: bool = False) -> Figure:
     """Many / medium / few-shot test accuracy of several runs as grouped bars.
 
     ``results`` maps a label to a metrics dict (with ``many_shot``, ``medium_shot``,
     ``few_shot``, as in ``results.json``) or to a list of them (seeds: mean +- std).
-    ``groups`` (a :class:`sartail.config.ShotGroups`) names the thresholds under the bars.
+    ``groups`` (a :class:`sartail.config.ShotGroups`) names the thresholds under the bars;
+    ``balanced`` adds the balanced accuracy (over all classes) as the first group of bars.
     """
     labels = list(results)
     k = len(labels)
@@ -171,10 +175,11 @@ def shot_accuracy(results: Mapping[str, Any], *, groups: Any = None, title: str 
         fig = _figure(width, 2.6)
         ax = fig.add_subplot()
         bw = 0.84 / max(k, 1)
-        x = np.arange(len(SHOT_GROUPS))
+        shown = [*(["balanced"] if balanced else []), *SHOT_GROUPS]
+        x = np.arange(len(shown))
         handles: list[Patch] = []
         for j, (label, col) in enumerate(zip(labels, colors(k))):
-            stats = [_shot_stats(results[label], g) for g in SHOT_GROUPS]
+            stats = [_shot_stats(results[label], g) for g in shown]
             ys = np.array([m for m, _ in stats])
             es = np.array([s for _, s in stats])
             xs = x - 0.42 + bw * (j + 0.5)
@@ -192,16 +197,20 @@ def shot_accuracy(results: Mapping[str, Any], *, groups: Any = None, title: str 
                      f"medium-shot\n({groups.few}–{groups.many} chips)", f"few-shot\n(< {groups.few} chips)"]
         else:
             names = ["many-shot", "medium-shot", "few-shot"]
-        ax.set_xticks(x, names)
+        ax.set_xticks(x, [*(["balanced\n(all classes)"] if balanced else []), *names])
         ax.tick_params(axis="x", length=0)
         _accuracy_axis(ax, "mean per-class test accuracy", title)
-        fig.legend(handles=handles, loc="outside right upper", frameon=False)
+        if width < 5:  # one column: the legend above, so the groups keep the width
+            fig.legend(handles=handles, loc="outside upper center", frameon=False,
+                       ncols=_legend_cols([str(h.get_label()) for h in handles], width))
+        else:
+            fig.legend(handles=handles, loc="outside right upper", frameon=False)
         mark_synthetic(fig, synthetic)
     return fig
 
 
 def reliability_diagram(results: Mapping[str, Any], *, ncols: int | None = None, synthetic: bool = False,
-                        title: str | None = "Reliability diagrams (test set)") -> Figure:
+                        title: str | None = "Reliability diagrams (test set)", width: float = DOUBLE) -> Figure:
     """Reliability diagrams: accuracy against confidence in bins, one panel per run.
 
     ``results`` maps a label to a metrics dict with ``reliability`` (and ``ece``), to a list
@@ -213,8 +222,8 @@ def reliability_diagram(results: Mapping[str, Any], *, ncols: int | None = None,
     n = len(labels)
     ncols = ncols or min(n, 4)
     nrows = math.ceil(n / ncols)
-    panel = min(2.1, (DOUBLE - 0.3) / ncols)
-    acc_col, gap_col = colors(4)[0], colors(4)[3]
+    panel = min(2.1, (width - 0.3) / ncols)
+    acc_col, gap_col = colors(2)[1], ALERT
     with style():
         fig = _figure(panel * ncols + 0.3, (panel + 0.45) * nrows + 0.6, layout="compressed")
         axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
@@ -244,11 +253,17 @@ def reliability_diagram(results: Mapping[str, Any], *, ncols: int | None = None,
             ax.set_xlabel("confidence")
         for ax in axes[:, 0]:
             ax.set_ylabel("accuracy")
-        for ax in list(axes.flat)[n:]:
-            ax.set_visible(False)
+        for i, ax in enumerate(axes.flat):
+            if i >= n:
+                ax.set_visible(False)
+            elif i + ncols >= n and ax not in axes[-1]:  # nothing drawn below it: it keeps its x labels
+                ax.tick_params(labelbottom=True)
+                ax.set_xlabel("confidence")
         handles = [Patch(facecolor=acc_col, label="accuracy in bin"),
                    Patch(facecolor="none", edgecolor=gap_col, hatch="////", label="gap to calibrated")]
-        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+        narrow = fig.get_figwidth() < 5  # one column: the key on the left, one entry a line, beside the synthetic note
+        fig.legend(handles=handles, loc="outside lower left" if narrow else "outside lower center", ncols=1 if narrow else 2,
+                   frameon=False)
         if title:
             fig.suptitle(title)
         mark_synthetic(fig, synthetic)

@@ -3,7 +3,8 @@
 Figures are made without pyplot's global figure manager, so they are never shown twice in a
 notebook, never pile up in memory, and can be drawn from a background thread. Sizes follow a
 two-column paper: :data:`DOUBLE` (7 in) wide for full-width figures, :data:`SINGLE` (3.4 in)
-for one column. Colours come from seaborn's colour-blind palette, heatmaps use viridis.
+for one column. Classes (and any other series) take their colours from :data:`CLASS_COLORS`
+and their markers from :data:`CLASS_MARKERS`; heatmaps use viridis.
 """
 from __future__ import annotations
 
@@ -20,12 +21,26 @@ from typing import Any
 import matplotlib
 import numpy as np
 import seaborn as sns
+from cycler import cycler
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from ...atomic import atomic_open
 from ...eval.summary import mean_std
 
-PALETTE = "colorblind"
+#: Ten class colours: Paul Tol's "muted" qualitative scheme (nine colours, made to stay apart for
+#: colour-blind readers) and black as the tenth (Tol's own tenth, pale grey, vanishes on white).
+#: Their closest pair in CIELAB (sand / olive) is 22.8 delta-E apart; simulated deuteranopia,
+#: protanopia and tritanopia keep every pair at least 15.6 apart (seaborn's "colorblind" palette:
+#: 20.7 and 10.8, with two blues and two oranges; Okabe-Ito with two additions: 26.4 and 7.1).
+CLASS_COLORS = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933",
+                "#AA4499", "#000000")
+
+#: The colour of a mistake or a warning (Tol's "vibrant" red), apart from every class colour.
+ALERT = "#CC3311"
+
+#: Ten markers, one per class, so that a class is told apart by shape as well as by colour.
+CLASS_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", "p", "*")
 
 
 SYNTHETIC_NOTE = "synthetic SAR-like chips, not real data"
@@ -63,6 +78,7 @@ STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "sartail",  # reproducible SVG ids
     "image.cmap": "viridis",
+    "axes.prop_cycle": cycler(color=list(CLASS_COLORS)),
 }
 
 
@@ -74,7 +90,7 @@ _LOCK = threading.RLock()  # rcParams are global: one figure is styled at a time
 
 @contextmanager
 def style() -> Iterator[None]:
-    """A context manager with the kit's figure style (seaborn ticks, colour-blind palette).
+    """A context manager with the kit's figure style (seaborn ticks, the class colours as colour cycle).
 
     It holds a lock, so that a figure drawn in a background thread (a live training plot)
     and one drawn in the notebook never mix their settings.
@@ -84,9 +100,15 @@ def style() -> Iterator[None]:
 
 
 def colors(n: int) -> list[tuple[float, float, float]]:
-    """``n`` colours of the colour-blind palette (it cycles after 10)."""
-    base = list(sns.color_palette(PALETTE, 10))
+    """``n`` colours of :data:`CLASS_COLORS` as RGB triples (they cycle after 10; :func:`markers` then tells them apart)."""
+    base = [to_rgb(c) for c in CLASS_COLORS]
     return [base[i % len(base)] for i in range(max(n, 0))]
+
+
+def markers(n: int) -> list[str]:
+    """``n`` markers of :data:`CLASS_MARKERS`; past ten the colours repeat, so the markers shift by one per cycle."""
+    k = len(CLASS_MARKERS)
+    return [CLASS_MARKERS[(i + i // len(CLASS_COLORS)) % k] for i in range(max(n, 0))]
 
 
 def _figure(width: float, height: float, layout: str = "constrained") -> Figure:
@@ -125,14 +147,19 @@ def mark_synthetic(fig: Figure, synthetic: bool) -> None:
     """Add the note 'synthetic SAR-like chips, not real data' under the axes when ``synthetic``.
 
     With constrained layout the note is the figure's bottom label, so the layout makes room
-    for it (it never overlaps tick labels); otherwise it is placed in the lower right corner.
+    for it (it never overlaps tick labels), or its top label where a key sits under the axes;
+    otherwise it is placed in the lower right corner.
     """
     if not synthetic or is_marked_synthetic(fig):
         return
     kw = {"fontsize": 6.5, "color": "0.35", "style": "italic"}
     engine = fig.get_layout_engine()
+    below = any(getattr(leg, "_outside_loc", None) == "lower" for leg in fig.legends)  # a key under the axes
     if engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
-        fig.supxlabel(SYNTHETIC_NOTE, x=0.995, ha="right", **kw)
+        if below and getattr(fig, "_suptitle", None) is None:  # the layout would put both on one line: note on top
+            fig.suptitle(SYNTHETIC_NOTE, x=0.995, ha="right", **kw)
+        else:
+            fig.supxlabel(SYNTHETIC_NOTE, x=0.995, ha="right", **kw)
     else:
         fig.text(0.995, 0.005, SYNTHETIC_NOTE, ha="right", va="bottom", **kw)  # type: ignore[arg-type]  # stubs narrower than the values used
 
@@ -195,6 +222,19 @@ def _short(names: Sequence[str], width: int = 14) -> list[str]:
     return [n if len(n) <= width else n[: width - 1] + "…" for n in names]
 
 
+def _fill(text: str, inches: float, fontsize: float) -> str:
+    """``text`` wrapped (at word breaks, each of its lines) to fit ``inches`` at ``fontsize`` points."""
+    chars = max(8, int(inches * 72 / (0.55 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars) for line in str(text).split("\n"))
+
+
+def _legend_cols(labels: Sequence[str], width: float, fontsize: float = 7.0, most: int = 4) -> int:
+    """How many legend columns of ``labels`` fit in ``width`` inches (at most ``most``)."""
+    longest = max((len(line) for lab in labels for line in str(lab).split("\n")), default=1)
+    entry = longest * 0.55 * fontsize / 72 + 0.45  # text, handle and spacing
+    return max(1, min(len(labels), most, int((width - 0.1) // entry)))
+
+
 def _wrap(name: str, width: int = 12) -> str:
     return "\n".join(textwrap.wrap(str(name), width, break_long_words=True)) or str(name)
 
@@ -213,7 +253,7 @@ def _set_class_xticks(ax: Any, names: Sequence[str], counts: Sequence[int] | Non
     if len(names) <= 12 and room >= 0.5:
         ax.set_xticks(x, _class_ticks(names, counts), fontsize=6.5)
     else:  # many classes: one line each, rotated
-        labels = _short(names, 16)
+        labels = _short(names, 28)  # whole names: a paper figure must not cut them
         if counts is not None:
             labels = [f"{n} ({int(c):,})" for n, c in zip(labels, counts)]
         ax.set_xticks(x, labels, rotation=40, ha="right", rotation_mode="anchor", fontsize=6.5)
