@@ -103,3 +103,33 @@ def test_check_teacher_names_the_difference():
         check_teacher(["b", "a"], 64, ["a", "b"], 64, "teacher run r")
     with pytest.raises(ConfigError, match="reads 56 px chips but the student reads 64 px"):
         check_teacher(["a"], 56, ["a"], 64)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    from engine_helpers import TINY
+
+    from sartail.config import load_config
+    from sartail.run.run import Run
+
+    root = tmp_path_factory.mktemp("teacher") / "a"
+    Run.create(load_config("ce", TINY), root, progress=False).fit_and_test()
+    return root
+
+
+def test_teacher_logits_of_a_seed_ensemble(finished_run):
+    import dataclasses
+
+    from sartail.run.run import Run
+    from sartail.run.teacher import teacher_logits
+
+    chips = Run.resume(finished_run, progress=False).data.train
+    cache = teacher_logits([finished_run, finished_run], chips, progress=False)
+    assert len(cache) == len(chips) and cache.num_classes == chips.num_classes
+    probs = cache.lookup(chips.chip_ids[:3]).exp()  # an ensemble gives log averaged probabilities
+    assert torch.allclose(probs.sum(1), torch.ones(3), atol=1e-5)
+    renamed = dataclasses.replace(chips, class_names=tuple(f"x{i}" for i in range(chips.num_classes)))
+    with pytest.raises(ConfigError, match="distillation needs the same classes"):
+        teacher_logits([finished_run], renamed, progress=False)
+    with pytest.raises(ConfigError, match="px chips but the student reads"):
+        teacher_logits([finished_run], chips.center_crop(chips.chip_size[0] - 8), progress=False)
