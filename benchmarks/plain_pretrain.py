@@ -3,8 +3,8 @@
 Data (real MSTAR 17-degree chips, ../shared/data/mstar_soc10 or $SARTAIL_MSTAR_ROOT), loaded at
 ``--load`` px (centre) so that views are crops of real pixels:
 
-- test fold: held-out aspect sectors (the sector rule of HELPERS/DESIGN: per class, chips sorted
-  by file number, 12 contiguous blocks, blocks permuted with ``default_rng(--split-seed)``,
+- test fold: held-out aspect sectors (the sector rule shared with the protocol's splits: per
+  class, chips sorted by file number, 12 contiguous blocks, blocks permuted with ``default_rng(--split-seed)``,
   block at position p to fold p % 4; fold 0 is the test fold), about 25 % of every class;
 - MSTAR-LT exp100: a long-tailed subset (exponential, ratio 100) of the rest, drawn with the
   seed; 10 % of it split off for validation (unused here, but excluded from the pool);
@@ -17,11 +17,14 @@ cosine lr from ``--lr``), two views per chip (``sartail.data.views``, default vi
 
 - ``none``: no training (the random-init body: the "before" row);
 - ``simsiam`` / ``simclr`` / ``rotation``: self-supervised on LT subset + pool;
-- ``ce``: supervised cross-entropy on the LT subset only (one view), the same steps: a reference.
+- ``ce``: supervised cross-entropy on the LT subset only (one view), the same steps: a reference;
+- ``simsiam+ce`` / ``rotation+ce``: the self-supervised steps, then ``ce`` for ``--steps`` more from
+  that body (run ``--methods ce --steps 2N`` for the equal-budget control, reported as ``ce@2N``).
 
 Read-out of the frozen body (``sartail.eval.probe``): the LT training chips' pooled features
 (centre crop) fit k-NN (cosine, k = 1 and 5) and a linear probe; scored on the test fold,
-balanced and many / medium / few-shot (ShotGroups defaults on the LT counts). One JSON line per
+balanced and many / medium / few-shot (ShotGroups defaults on the LT counts); methods ending in
+``ce`` also report their classifier's own test accuracy (``classifier``). One JSON line per
 method to stdout and ``--out``:
 
     python benchmarks/plain_pretrain.py --methods none,simsiam,rotation,ce --seed 0 --steps 600 \
@@ -92,9 +95,26 @@ def body_readout(model, train, test, size: int) -> dict:
     return out
 
 
+@torch.no_grad()
+def classifier_scores(model, train, test, size: int) -> dict:
+    """The trained classifier's own balanced and shot-group accuracy on the test fold (centre crop)."""
+    from sartail.eval.metrics import confusion_matrix, summarize
+
+    model.eval()
+    te = test.center_crop(size)
+    pred = model(te.pixels().float()).argmax(1)
+    out = summarize(confusion_matrix(te.labels, pred, te.num_classes), te.class_names,
+                    train_counts=train.class_counts().tolist())
+    return {k: round(out[k], 4) for k in ("top1", "balanced", "many_shot", "medium_shot", "few_shot")}
+
+
 def train_method(method: str, model, ssl_x: torch.Tensor, train, args) -> tuple[int, float]:
     if method == "none":
         return 0, 0.0
+    if method.endswith("+ce"):  # pre-train, then ce from that body with a fresh optimizer
+        s1, t1 = train_method(method[:-3], model, ssl_x, train, args)
+        s2, t2 = train_method("ce", model, ssl_x, train, args)
+        return s1 + s2, t1 + t2
     g = torch.Generator().manual_seed(args.seed)
     heads = build_ssl_heads(method, model.body.out_features) if method != "ce" else None
     params = list(model.parameters()) + (list(heads.parameters()) if heads is not None else [])
@@ -150,9 +170,12 @@ def main() -> None:
         torch.manual_seed(args.seed)
         model = build_model(ModelConfig(), train.num_classes, mean=mean, std=std)
         steps, seconds = train_method(method, model, ssl_x, train, args)
-        row = {"method": method, "seed": args.seed, "steps": steps, "batch": args.batch, "seconds": round(seconds, 1),
+        label = f"ce@{args.steps}" if method == "ce" and args.steps != 300 else method
+        row = {"method": label, "seed": args.seed, "steps": steps, "batch": args.batch, "seconds": round(seconds, 1),
                "lt_train": len(train), "pool": len(pool), "test": len(test),
                **body_readout(model, train, test, args.size)}
+        if method == "ce" or method.endswith("+ce"):
+            row["classifier"] = classifier_scores(model, train, test, args.size)
         print(json.dumps(row), flush=True)
         if args.out:
             with open(args.out, "a") as f:
