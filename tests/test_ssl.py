@@ -81,5 +81,5 @@ def test_pretrain_step_is_deterministic():
     for _ in range(2):
         torch.manual_seed(0)
         model = build_model(ModelConfig(width=4), 3)
-        losses.append(float(pretrain_step(model, build_ssl_heads("simsiam", model.body.out_features, 16), x, x)))
+        losses.append(float(pretrain_step(model, build_ssl_heads("simsiam", model.body.out_features, 16), x, x).detach()))
     assert losses[0] == losses[1]
