@@ -307,6 +307,6 @@ def test_views_of_a_run(tiny_run):
          if lab == gal.data.cls and p != lab])
     with pytest.raises(ConfigError):
         I.feature_views(tiny_run, ["no_such_stage"])
-    tiny_run.reset_to("rough")
+    tiny_run.state.reset_to("rough")
     with pytest.raises(RunError, match="has not finished"):
         I.error_gallery(tiny_run, "classifier")

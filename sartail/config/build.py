@@ -95,3 +95,25 @@ def build_dataclass(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any
 def _required(cls: type, name: str) -> bool:
     f = next(f for f in dataclasses.fields(cls) if f.name == name)
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+
+
+def replace_path(obj: Any, key: str, value: Any, full: str | None = None) -> Any:
+    """``obj`` (a config dataclass) with the dotted ``key`` set to ``value`` (coerced and validated).
+
+    >>> from sartail.config import StageConfig
+    >>> replace_path(StageConfig("rough"), "optimizer.lr", 0.1).optimizer.lr
+    0.1
+    """
+    full = full or key
+    head, _, rest = key.partition(".")
+    names = [f.name for f in dataclasses.fields(obj)]
+    if head not in names:
+        raise ConfigError(f"unknown config key {full!r}.{suggest(head, names)} Valid keys here: {', '.join(names)}")
+    current = getattr(obj, head)
+    if rest:
+        if not dataclasses.is_dataclass(current):
+            raise ConfigError(f"{full!r}: {head} is a value, not a group of options")
+        new = replace_path(current, rest, value, full)
+    else:
+        new = _coerce(value, typing.get_type_hints(type(obj))[head], full)
+    return dataclasses.replace(obj, **{head: new})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .overrides import scaled_drw_epoch
+from .schema import StageConfig, scaled_drw_epoch
 
 #: Epochs per stage role at the quick settings.
 QUICK_EPOCHS: dict[str, int] = {"rough": 12, "residual": 8, "balanced": 4, "classifier": 6}
@@ -24,12 +24,12 @@ QUICK_WIDTH = 8
 REMOVES_ROLE = "residual"
 
 
-def stage_role(stage: Mapping[str, Any], index: int) -> str:
-    """The role of a recipe's stage (a stage dict of :func:`~sartail.config.recipe_dict`) at ``index``."""
-    name = stage["name"]
+def stage_role(stage: Mapping[str, Any] | StageConfig, index: int) -> str:
+    """The role of a recipe's stage at ``index`` (a :class:`StageConfig`, or a stage dict of :func:`~sartail.config.recipe_dict`)."""
+    name, train = (stage["name"], stage.get("train")) if isinstance(stage, Mapping) else (stage.name, stage.train)
     if name in QUICK_EPOCHS:
         return name
-    return "classifier" if stage.get("train") in ("head", "scales") else "rough" if index == 0 else "balanced"
+    return "classifier" if train in ("head", "scales") else "rough" if index == 0 else "balanced"
 
 
 def is_post_hoc(stage: Mapping[str, Any]) -> bool:

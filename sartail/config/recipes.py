@@ -11,8 +11,9 @@ import yaml
 
 from ..errors import ConfigError, suggest
 from .build import build_dataclass
+from .edits import epoch_scaled
 from .inputs import with_kind_inputs
-from .overrides import apply_overrides, epoch_scale_overrides, parse_override
+from .overrides import apply_overrides
 from .schema import RunConfig
 
 RECIPE_DIR = "recipes"
@@ -75,15 +76,9 @@ def load_config(recipe: str | Mapping[str, Any], overrides: Mapping[str, Any] | 
 
 def load_scaled_config(recipe: str | Mapping[str, Any], overrides: Mapping[str, Any] | Sequence[str] = (),
                        epoch_scale: float = 1.0) -> RunConfig:
-    """:func:`load_config`, then every stage's epochs times ``epoch_scale`` (see :func:`epoch_scale_overrides`)."""
+    """:func:`load_config`, then every stage's epochs times ``epoch_scale`` (:func:`~sartail.config.edits.epoch_scaled`)."""
     cfg = load_config(recipe, overrides)
-    if epoch_scale == 1:
-        return cfg
-    if isinstance(overrides, Mapping):
-        merged: dict[str, Any] = dict(overrides)
-    else:
-        merged = dict(parse_override(o) for o in overrides)
-    return load_config(recipe, {**merged, **epoch_scale_overrides(cfg, epoch_scale)})
+    return cfg if epoch_scale == 1 else epoch_scaled(cfg, epoch_scale)
 
 
 #: Keys that configs saved by earlier versions may hold and that no longer mean anything.

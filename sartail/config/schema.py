@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, suggest
-from .build import _plain
+from .build import _plain, replace_path
 from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -158,6 +159,17 @@ class StageConfig:
                               f"(train: {self.train}, bn: frozen); set bn: update, or leave it off")
 
 
+    def with_epochs(self, epochs: int) -> StageConfig:
+        """This stage trained for ``epochs`` epochs; its warm-up, milestones and ``drw_epoch`` keep their place."""
+        if epochs == self.epochs:
+            return self
+        loss = self.loss
+        if loss.drw_epoch is not None:
+            loss = dataclasses.replace(loss, drw_epoch=scaled_drw_epoch(loss.drw_epoch, self.epochs, epochs))
+        return dataclasses.replace(self, epochs=int(epochs), loss=loss,
+                                   schedule=scaled_schedule(self.schedule, self.epochs, epochs))
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the chips come from and how the splits are made.
@@ -280,14 +292,62 @@ class RunConfig:
             )
 
     def stage(self, name: str) -> StageConfig:
-        for s in self.stages:
-            if s.name == name:
-                return s
-        raise ConfigError(f"no stage {name!r}; stages are {[s.name for s in self.stages]}")
+        """The stage called ``name`` (a :class:`~sartail.errors.ConfigError` names the stages if unknown)."""
+        return self.stages[self.stage_index(name)]
+
+    def stage_index(self, name: str) -> int:
+        """The position of stage ``name`` (a :class:`~sartail.errors.ConfigError` names the stages if unknown)."""
+        names = [s.name for s in self.stages]
+        if name not in names:
+            raise ConfigError(f"no stage {name!r}; stages are {names}.{suggest(name, names)}")
+        return names.index(name)
+
+    def with_stage(self, name: str, **changes: Any) -> RunConfig:
+        """This config with dotted ``changes`` made to stage ``name``, validated: ``cfg.with_stage("rough", epochs=3)``,
+        ``cfg.with_stage("rough", **{"optimizer.lr": 0.1})``."""
+        i = self.stage_index(name)
+        stage = self.stages[i]
+        for key, value in changes.items():
+            stage = replace_path(stage, key, value, f"stages.{name}.{key}")
+        return dataclasses.replace(self, stages=(*self.stages[:i], stage, *self.stages[i + 1:]))
+
+    def with_epochs(self, epochs: Sequence[int], budget: BudgetConfig | None = None) -> RunConfig:
+        """This config with these stage epochs (:meth:`StageConfig.with_epochs`) and, if given, this budget record."""
+        if len(epochs) != len(self.stages):
+            raise ConfigError(f"{len(epochs)} epoch counts for {len(self.stages)} stages")
+        stages = tuple(s.with_epochs(e) for s, e in zip(self.stages, epochs))
+        return dataclasses.replace(self, stages=stages, budget=self.budget if budget is None else budget)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
 
 
-# ------------------------------------------------------------------------------ building
-# ------------------------------------------------------------------------------ recipes
+# ------------------------------------------------------------------------------ the one epoch rule
+def scaled_schedule(schedule: ScheduleConfig, epochs: int, new_epochs: int) -> ScheduleConfig:
+    """A schedule's epoch positions when its stage's epochs change: warm-up and milestones keep their fraction.
+
+    A 1-epoch warm-up of 30 epochs (3 %) stays 3 % of the 259 epochs that the budget floor makes
+    of it on a few hundred chips, instead of shrinking to 0.4 % (BENCHMARKS.md, "the optimizer ablation").
+
+    >>> from sartail.config import ScheduleConfig
+    >>> s = scaled_schedule(ScheduleConfig(warmup_epochs=1, milestones=(20.0,)), 30, 60)
+    >>> s.warmup_epochs, s.milestones
+    (2.0, (40.0,))
+    """
+    if epochs <= 0 or new_epochs == epochs:
+        return schedule
+    f = new_epochs / epochs
+    return dataclasses.replace(schedule, warmup_epochs=round(schedule.warmup_epochs * f, 6),
+                               milestones=tuple(round(m * f, 6) for m in schedule.milestones))
+
+
+def scaled_drw_epoch(drw_epoch: int, epochs: int, new_epochs: int) -> int:
+    """LDAM's deferred re-weighting epoch when its stage's epochs change.
+
+    It keeps its place relative to the stage's length and stays inside the stage, so the
+    re-weighted part never vanishes (at least the last epoch is re-weighted).
+
+    >>> scaled_drw_epoch(20, 30, 60), scaled_drw_epoch(20, 30, 2), scaled_drw_epoch(20, 30, 1)
+    (40, 1, 0)
+    """
+    return max(0, min(new_epochs - 1, round(drw_epoch * new_epochs / max(epochs, 1))))

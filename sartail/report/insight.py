@@ -65,7 +65,7 @@ def _stage_list(run: Run, stages: str | Sequence[str] | None) -> list[str]:
 def stage_model(run: Run, stage: str) -> Classifier:
     """The model a finished stage of ``run`` left (loaded from its checkpoint, in eval mode)."""
     name = _stage_list(run, stage)[0]
-    i = [s.name for s in run.cfg.stages].index(name)
+    i = run.cfg.stage_index(name)
     model = run.load_model(run.dir.stage_checkpoint(i, name))
     return model.eval()
 
