@@ -49,7 +49,9 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             value = [value]
         args = typing.get_args(tp)
         inner = args[0] if args else Any
-        return tuple(_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value))
+        # an item with a name (a stage) is called by it: stages.rough.loss, not stages[0].loss
+        return tuple(_coerce(v, inner, f"{key}.{v['name']}" if isinstance(v, Mapping) and v.get("name") else f"{key}[{i}]")
+                     for i, v in enumerate(value))
     if tp is Any:
         return value
     if tp is bool:

@@ -17,6 +17,8 @@ from .overrides import apply_overrides
 from .schema import RunConfig
 
 RECIPE_DIR = "recipes"
+#: The settings every recipe starts from; a recipe file holds only what differs from them.
+BASE = "base.yaml"
 
 
 def recipe_names() -> list[str]:
@@ -37,7 +39,7 @@ def recipe_text(name: str) -> str:
 
 
 def recipe_dict(name: str) -> dict[str, Any]:
-    """A recipe as a plain dict, with its ``stage_defaults`` merged into every stage."""
+    """A recipe as a plain dict on the shared base (:func:`base_dict`), with the ``stage_defaults`` merged into every stage."""
     try:
         raw = yaml.safe_load(recipe_text(name)) or {}
     except yaml.YAMLError as exc:
@@ -48,9 +50,16 @@ def recipe_dict(name: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"recipe {name!r} must be a mapping")
     raw.setdefault("recipe", Path(name).stem)
-    defaults = raw.pop("stage_defaults", {}) or {}
+    base = base_dict()
+    defaults = _deep_merge(base.pop("stage_defaults"), raw.pop("stage_defaults", {}) or {})
+    raw = _deep_merge(base, raw)
     raw["stages"] = [_deep_merge(defaults, s) for s in raw.get("stages", [])]
     return raw
+
+
+def base_dict() -> dict[str, Any]:
+    """The settings every recipe starts from (``sartail/config/base.yaml``): the model and ``stage_defaults``."""
+    return dict(yaml.safe_load((resources.files("sartail.config") / BASE).read_text()))
 
 
 def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

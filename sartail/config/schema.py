@@ -22,10 +22,9 @@ SELECT_MIN_VAL = 5
 class OptimizerConfig:
     """Optimizer of a stage: ``sgd`` (with momentum; Nesterov's by default) or ``adamw``.
 
-    Nesterov momentum is the default since phase 9 of issue 9: it is the plain PyTorch loop's
-    habit (benchmarks/plain_loop.py), and the kit's recipes with plain momentum were 1 point
-    below that loop on MSTAR-LT (n.s.; BENCHMARKS.md, "Phase 9"). ``nesterov: false`` restores
-    the heavy-ball momentum of the earlier tables.
+    Nesterov momentum is the default because it is the plain PyTorch loop's habit
+    (benchmarks/plain_loop.py) and heavy-ball momentum did no better on MSTAR-LT (BENCHMARKS.md,
+    the optimizer ablation); ``nesterov: false`` gives heavy-ball momentum.
     """
 
     name: str = "sgd"
@@ -88,7 +87,7 @@ class StageConfig:
         name: a short name (used in paths, metrics and overrides).
         epochs: passes over the sampler's epoch (0 for a post-hoc stage such as tau-norm).
         remove: classes (ids or names) this stage does not see; the head then has rows for the
-            remaining classes only, handed over in order (see ``stages.set_head_classes``).
+            remaining classes only, handed over in order (see ``train.heads.set_head_classes``).
         sampler: how chips are drawn each epoch.
         train: ``all`` (body and head), ``head`` (body frozen), ``scales`` (LWS: only the
             per-class scales of the head).
@@ -101,8 +100,7 @@ class StageConfig:
             the later epoch), or ``auto``: best only when every class of the stage has at least
             ``SELECT_MIN_VAL`` validation chips and the best epoch classifies at least two
             more validation chips correctly than the last, else last (one chip per tail class
-            makes the best epoch noise; see sartail/train/selection.py and
-            benchmarks/EXPERIMENTS_issue9.md, section 1).
+            makes the best epoch noise; see sartail/train/selection.py and BENCHMARKS.md).
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off); the average is what the stage validates, selects and ends with.
         max_norm: cap the head's per-class weight norms after every step (weight balancing).
@@ -230,9 +228,8 @@ class BudgetConfig:
     resolves the budget on its data (see :func:`sartail.run.budget.resolve_budget`): they are
     the record of what was applied, not settings.
 
-    150 k since phase 9 of issue 9 (100 k before): at 100 k ``ce`` was converged on MSTAR-LT
-    (387 chips) but not on full MSTAR (1,856 chips: 99.36 % against 99.71 % at 150 k, 5 seeds;
-    BENCHMARKS.md, "Phase 6" and "Phase 9").
+    150 k presentations is where ``ce`` has converged on both MSTAR-LT and full MSTAR
+    (BENCHMARKS.md, the budget floor).
     """
 
     min_samples: int = 150_000

@@ -1,9 +1,9 @@
 """The budget floor: a recipe's training length in chip presentations, fair at any data size.
 
-Convergence is a matter of optimizer steps, not epochs: on 387 MSTAR-LT chips the shipped 30
-epochs of ``ce`` are 210 steps (46.7 % balanced), where about 800 are needed (76.1 %); on
-300,000 MAVOC chips 30 epochs are far beyond any need (benchmarks/EXPERIMENTS_issue9.md,
-section 2). So a run lengthens its stages when the data are small:
+Convergence is a matter of optimizer steps, not epochs: on a few hundred MSTAR-LT chips the
+shipped 30 epochs of ``ce`` are a fraction of the steps it needs, on 300,000 MAVOC chips far
+beyond any need (BENCHMARKS.md, the budget floor). So a run lengthens its stages when the
+data are small:
 
 - body-training stages (``train: all``) together get at least ``budget.min_samples`` chip
   presentations: every one of them is lengthened by the same factor

@@ -1,6 +1,6 @@
 """The removal-set sweep: ``three_stage`` with several sets of classes removed in stage 2, over seeds.
 
-Stage 2 of the seed removes class 0; which classes to remove is its one free choice. The
+Stage 2 of the paper's recipe (``three_stage``) removes class 0; which classes to remove is its one free choice. The
 sweep trains the recipe for several *removed sets* -- none, ``{0}``, the classes above a
 share of the training chips, the ``k`` largest classes -- and for several seeds, through the
 one sweep of :mod:`sartail.run.sweep`. Runs of one seed train on the same chips, and stage 1

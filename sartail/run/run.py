@@ -154,7 +154,9 @@ class Run:
         diff = {k: (have.get(k), want[k]) for k in want if have.get(k) != want[k]}
         if diff:
             parts = "; ".join(f"{k}: checkpoint {a!r}, run {b!r}" for k, (a, b) in diff.items())
-            raise RunError(f"checkpoint {path} was written for another model or data ({parts})")
+            raise RunError(f"checkpoint {path} was written for another model or data ({parts}); train this config "
+                           "in a new run folder (`sartail run ... --out NEW_DIR`, or --overwrite to replace the run), "
+                           "or load the checkpoint with the run's own config.yaml")
 
     def new_model(self) -> Classifier:
         mean, std = _input_stats(self.data.train)

@@ -50,9 +50,8 @@ def use_threads(n: int | None = None) -> int:
     """Make PyTorch use ``n`` CPU threads (default ``$SARTAIL_THREADS``, else 1); return the number set.
 
     The notebooks train a small network on small batches: a second thread gains little, and on
-    a machine where anything else runs, PyTorch's threads wait for each other. On the 2-core
-    machine with one other job, 6 epochs of stage 1 took 21 s (10 s CPU) with one thread and
-    91 s (60 s CPU) with two, and the synthetic chips 0.8 s against 10 s.
+    a machine where anything else runs, PyTorch's threads wait for each other (several times
+    slower on a busy 2-core machine; BENCHMARKS.md, threads).
     """
     if n is None:
         n = env_threads() or 1
@@ -65,7 +64,7 @@ def params(namespace: dict[str, Any], *, environ: Mapping[str, str] | None = Non
         use_threads()
     return _params(namespace, environ=environ, quiet=quiet)
 
-#: The recipes notebook 04 compares with the seed.
+#: The recipes notebook 04 compares with the paper's recipe (``three_stage``).
 COMPARE_RECIPES = ("three_stage", "ce", "crt", "lws", "ldam_drw", "logit_adjust", "two_stage")
 METHOD_LABELS = {"crt": "cRT", "lws": "LWS", "tau_norm": "tau-norm"}
 def load_chips(P: Mapping[str, Any]) -> tuple[Any, Any]:
