@@ -143,7 +143,7 @@ def test_ties_go_to_the_later_epoch():
 
 
 def test_select_auto_keeps_the_last_epoch_with_a_one_chip_validation_class(tmp_path):
-    from engine_helpers import TINY
+    from tiny_runs import TINY
 
     from sartail import Run
 
@@ -171,7 +171,7 @@ def test_the_margin_of_auto_is_counted_in_validation_chips_not_in_balanced_accur
 
 
 def test_select_auto_keeps_the_best_epoch_only_when_it_beats_the_last_by_a_chip(tmp_path, monkeypatch):
-    from engine_helpers import TINY
+    from tiny_runs import TINY
 
     import sartail.train.loop as loop
     from sartail import Run

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from engine_helpers import NO_FLOOR_CLI
+from tiny_runs import NO_FLOOR_CLI
 
 from sartail.cli import main
 

@@ -278,7 +278,7 @@ def test_saliency_clutter_and_gallery_figures(corner_model):
 # ------------------------------------------------------------------------------ the one-line views on a run
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from engine_helpers import TINY
+    from tiny_runs import TINY
 
     from sartail import Run, load_config
 

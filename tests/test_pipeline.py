@@ -3,7 +3,7 @@ import json
 
 import pytest
 import torch
-from engine_helpers import TINY, Recorder
+from tiny_runs import TINY, Recorder
 
 from sartail import Run, prepare_data
 from sartail.config import load_config

@@ -134,7 +134,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..atomic import write_json
     from ..data import data_kind
     from ..eval.score import score
-    from ..run.predict import load_ensemble
+    from ..run.inference import load_ensemble
 
     model, runs = load_ensemble(args.run_dirs, args.tta, progress=not args.quiet)
     run = runs[0]  # runs agree on classes and chip size; shot groups follow the first run's counts
@@ -159,7 +159,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Predict classes of (unlabelled) chips; write image_id,class_id as the MAVOC server took it."""
-    from ..run.predict import predict_csv
+    from ..run.inference import predict_csv
 
     path, n = predict_csv(args.run_dirs, args.data, args.out, tta=args.tta, progress=not args.quiet)
     _print(f"wrote {n} predictions to {path}")
@@ -200,7 +200,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_data_compare(args: argparse.Namespace) -> int:
     """``sartail data compare SPEC_A SPEC_B [--out DIR]``: the realism report of two chip sets."""
     from ..data.realism import format_report
-    from ..report.realism import compare
+    from ..report.realism_report import compare
 
     if len(args.more) != 2:
         raise ConfigError("usage: sartail data compare SPEC_A SPEC_B [--out DIR] "

@@ -31,7 +31,7 @@ class TensorBoardHooks:
 
     def start(self, run: Any) -> None:
         if run.cfg.tensorboard and run.dist.is_main:
-            from ..report.tensorboard import RunLogs
+            from ..report.run_logs import RunLogs
 
             logs = RunLogs.attach(run)
             if logs is not None:
