@@ -99,23 +99,31 @@ def _required(cls: type, name: str) -> bool:
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
 
 
-def replace_path(obj: Any, key: str, value: Any, full: str | None = None) -> Any:
-    """``obj`` (a config dataclass) with the dotted ``key`` set to ``value`` (coerced and validated).
+def replace_fields(obj: Any, changes: Mapping[str, Any], prefix: str = "") -> Any:
+    """``obj`` (a config dataclass) with dotted ``changes`` made at once (coerced, then validated once).
 
     >>> from sartail.config import StageConfig
-    >>> replace_path(StageConfig("rough"), "optimizer.lr", 0.1).optimizer.lr
+    >>> replace_fields(StageConfig("rough"), {"optimizer.lr": 0.1, "epochs": 3}).optimizer.lr
     0.1
     """
-    full = full or key
-    head, _, rest = key.partition(".")
     names = [f.name for f in dataclasses.fields(obj)]
-    if head not in names:
-        raise ConfigError(f"unknown config key {full!r}.{suggest(head, names)} Valid keys here: {', '.join(names)}")
-    current = getattr(obj, head)
-    if rest:
+    hints = typing.get_type_hints(type(obj))
+    new: dict[str, Any] = {}
+    for key, value in changes.items():
+        head, _, rest = key.partition(".")
+        full = f"{prefix}.{key}" if prefix else key
+        if head not in names:
+            raise ConfigError(f"unknown config key {full!r}.{suggest(head, names)} Valid keys here: {', '.join(names)}")
+        if not rest:
+            new[head] = _coerce(value, hints[head], full)
+            continue
+        current = new.get(head, getattr(obj, head))
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"{full!r}: {head} is a value, not a group of options")
-        new = replace_path(current, rest, value, full)
-    else:
-        new = _coerce(value, typing.get_type_hints(type(obj))[head], full)
-    return dataclasses.replace(obj, **{head: new})
+        new[head] = replace_fields(current, {rest: value}, f"{prefix}.{head}" if prefix else head)
+    try:
+        return dataclasses.replace(obj, **new)
+    except ConfigError as exc:
+        if prefix and not str(exc).startswith(prefix):
+            raise ConfigError(f"{prefix}: {exc}") from None
+        raise

@@ -1,6 +1,6 @@
 """Every edit of a :class:`~sartail.config.RunConfig` and every view derived from one, in one place.
 
-- typed edits: ``RunConfig.with_stage`` (dotted keys of one stage, by :func:`replace_path`),
+- typed edits: ``RunConfig.with_stage`` (dotted keys of one stage, by :func:`replace_fields`),
   ``RunConfig.with_epochs`` (the one epoch rule: a stage's warm-up, step milestones and LDAM's
   ``drw_epoch`` keep their place when its epochs change, :func:`scaled_schedule`,
   :func:`scaled_drw_epoch`), :func:`epoch_scaled` (``--epoch-scale K``);
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from .build import _plain, replace_path
+from .build import _plain, replace_fields
 from .schema import RunConfig, scaled_drw_epoch, scaled_schedule
 
 #: Run-level settings that do not change what a run computes: names, logs, checkpoint frequency.
@@ -32,7 +32,7 @@ BUDGET_RECORD = ("scale", "note")
 
 
 __all__ = ["BUDGET_RECORD", "RUN_FIELDS_WITHOUT_EFFECT", "STAGE_FIELDS_WITHOUT_EFFECT", "config_differences",
-           "epoch_scaled", "replace_path", "scale_epochs", "scaled_drw_epoch", "scaled_schedule", "settings",
+           "epoch_scaled", "replace_fields", "scale_epochs", "scaled_drw_epoch", "scaled_schedule", "settings",
            "stage_settings"]
 
 

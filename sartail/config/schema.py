@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, suggest
-from .build import _plain, replace_path
+from .build import _plain, replace_fields
 from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -303,9 +303,7 @@ class RunConfig:
         """This config with dotted ``changes`` made to stage ``name``, validated: ``cfg.with_stage("rough", epochs=3)``,
         ``cfg.with_stage("rough", **{"optimizer.lr": 0.1})``."""
         i = self.stage_index(name)
-        stage = self.stages[i]
-        for key, value in changes.items():
-            stage = replace_path(stage, key, value, f"stages.{name}.{key}")
+        stage = replace_fields(self.stages[i], changes, f"stages.{name}")
         return dataclasses.replace(self, stages=(*self.stages[:i], stage, *self.stages[i + 1:]))
 
     def with_epochs(self, epochs: Sequence[int], budget: BudgetConfig | None = None) -> RunConfig:
