@@ -26,7 +26,7 @@ from .edits import (
 )
 from .inputs import KIND_INPUTS, kind_inputs
 from .overrides import apply_overrides, parse_override
-from .quick import QUICK_BUDGET, QUICK_EPOCHS, QUICK_WIDTH, quick_overrides, stage_role
+from .quick import QUICK_BUDGET, QUICK_EPOCHS, QUICK_WIDTH, stage_role
 from .recipes import config_from_dict, load_config, load_scaled_config, recipe_dict, recipe_names, recipe_text
 from .schema import (
     SELECT_MIN_VAL,
@@ -42,6 +42,6 @@ from .schema import (
 __all__ = [
     "build_dataclass", "KIND_INPUTS", "kind_inputs", "AugmentConfig", "LossConfig", "ModelConfig", "SamplerConfig", "ShotGroups",
     "apply_overrides", "config_differences", "epoch_scaled", "settings", "stage_settings", "parse_override", "scaled_drw_epoch", "scaled_schedule", "config_from_dict",
-    "QUICK_BUDGET", "QUICK_EPOCHS", "QUICK_WIDTH", "quick_overrides", "stage_role", "load_config", "load_scaled_config", "recipe_dict", "recipe_names", "recipe_text", "DataConfig",
+    "QUICK_BUDGET", "QUICK_EPOCHS", "QUICK_WIDTH", "stage_role", "load_config", "load_scaled_config", "recipe_dict", "recipe_names", "recipe_text", "DataConfig",
     "MaxNormConfig", "OptimizerConfig", "RunConfig", "ScheduleConfig", "StageConfig", "BudgetConfig", "SELECT_MIN_VAL",
 ]

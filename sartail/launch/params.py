@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import QUICK_BUDGET, QUICK_EPOCHS, RunConfig, load_config, recipe_dict, stage_role
-from ..config.quick import REMOVES_ROLE, epoch_overrides, is_post_hoc
+from ..config.quick import REMOVES_ROLE, is_post_hoc
 from ..data import data_kind
 
 #: Parameters that set one config key each (besides the data kind's own keys, e.g. ``SCALE``).
@@ -55,21 +55,25 @@ def data_overrides(P: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def stage_overrides(recipe: str, P: Mapping[str, Any]) -> dict[str, Any]:
-    """Epochs, learning rates and samplers of a recipe's stages from ``<STAGE>_EPOCHS`` etc.
+def stage_epochs(cfg: RunConfig, P: Mapping[str, Any]) -> list[int]:
+    """Every stage's epochs from ``<STAGE>_EPOCHS``, else ``<ROLE>_EPOCHS``, else the quick epochs of its role
+    (:mod:`sartail.config.quick`); a post-hoc stage (tau-norm) trains nothing."""
+    out = []
+    for i, st in enumerate(cfg.stages):
+        role = stage_role(st, i)
+        epochs = P.get(f"{st.name.upper()}_EPOCHS", P.get(f"{role.upper()}_EPOCHS", QUICK_EPOCHS.get(role)))
+        out.append(st.epochs if is_post_hoc(st) or epochs is None else int(epochs))
+    return out
 
-    A stage without its own parameter takes the one of its role (see :mod:`sartail.config.quick`);
-    missing epochs default to the quick epochs of that role. ``REMOVE`` sets the classes of the
-    ``residual`` role.
-    """
+
+def stage_overrides(recipe: str, P: Mapping[str, Any]) -> dict[str, Any]:
+    """Learning rates, samplers and removed classes of a recipe's stages from ``<STAGE>_LR``, ``<STAGE>_SAMPLER``
+    and ``REMOVE`` (the classes of the ``residual`` role); epochs: :func:`stage_epochs`."""
     out: dict[str, Any] = {}
     for i, st in enumerate(recipe_dict(recipe)["stages"]):
         name, role = st["name"], stage_role(st, i)
         if is_post_hoc(st):
             continue  # tau-norm trains nothing
-        epochs = P.get(f"{name.upper()}_EPOCHS", P.get(f"{role.upper()}_EPOCHS", QUICK_EPOCHS.get(role)))
-        if epochs is not None:
-            out.update(epoch_overrides(st, int(epochs)))
         for suffix, key in STAGE_PARAMETERS.items():
             value = P.get(f"{name.upper()}_{suffix}")
             if value is not None:
@@ -79,12 +83,14 @@ def stage_overrides(recipe: str, P: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def make_config(recipe: str, P: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> RunConfig:
-    """The config of ``recipe`` at the quick settings for the parameters ``P`` (plus any ``overrides``).
+def make_config(recipe: str, P: Mapping[str, Any]) -> RunConfig:
+    """The config of ``recipe`` at the quick settings for the parameters ``P``.
 
-    Stages train the epochs the parameters give (default: the quick epochs of their role), with no
-    budget floor; comparisons at these settings add the equal-budget ``ce@equal`` control.
-    ``DATA`` defaults to the synthetic chips.
+    Stages train the epochs the parameters give (default: the quick epochs of their role, by the
+    one epoch rule: warm-up, milestones and ``drw_epoch`` keep their place), with no budget
+    floor; comparisons at these settings add the equal-budget ``ce@equal`` control. ``DATA``
+    defaults to the synthetic chips.
     """
     P = {"DATA": "synthetic", **P}
-    return load_config(recipe, {**data_overrides(P), **QUICK_BUDGET, **stage_overrides(recipe, P), **dict(overrides or {})})
+    cfg = load_config(recipe, {**data_overrides(P), **QUICK_BUDGET, **stage_overrides(recipe, P)})
+    return cfg.with_epochs(stage_epochs(cfg, P))
