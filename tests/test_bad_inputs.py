@@ -47,7 +47,7 @@ def test_a_recipe_with_two_stages_of_one_name(tmp_path, capsys):
 def test_seeds_that_are_not_integers(tmp_path, capsys):
     assert main(["run", "ce", "--seeds", "a,b", "--out", str(tmp_path / "r"), *CLI]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("sartail run: error: argument --seeds: 'a' is not a whole number >= 0") and err.count("\n") == 1
+    assert err.startswith("sartail run: error: argument --seeds: in 'a,b', 'a' is not a whole number >= 0") and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
 
 
