@@ -153,7 +153,7 @@ def test_threads_option_sets_torch_threads_and_provenance_records_them(tmp_path,
         assert proc.returncode == 0, proc.stderr
         assert json.loads((out / "provenance.json").read_text())["threads"] == want
     assert main(["run", "ce", "--out", str(tmp_path / "bad"), *TINY, "--threads", "0"]) == 2
-    assert "threads must be an integer of at least 1, got 0" in capsys.readouterr().err
+    assert "argument --threads: '0' is not a whole number >= 1" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
 
 
