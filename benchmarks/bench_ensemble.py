@@ -11,7 +11,7 @@ only the training seed varies (init, batch order, the validation split of the sa
     python benchmarks/bench_ensemble.py --plain runs/ens_plain
 
 For every recipe and subset, each member is scored on the held-out fold, then the ensemble of
-the first 2, 3, ... members (:func:`sartail.run.predict.load_ensemble`, what ``sartail predict
+the first 2, 3, ... members (:func:`sartail.run.inference.load_ensemble`, what ``sartail predict
 RUN RUN ...`` uses). Prints balanced accuracy %, the ensemble's gain over its members' mean and
 over its best member. An ensemble of k runs costs k runs' training: set it beside ``ce`` at a
 k-times budget (BENCHMARKS.md), not only beside one run.
@@ -27,7 +27,7 @@ from sartail.data.splits import prepare_data
 from sartail.eval.ensemble import ensemble
 from sartail.eval.metrics import evaluate_logits
 from sartail.eval.predict import predict_logits
-from sartail.run.predict import load_ensemble
+from sartail.run.inference import load_ensemble
 from sartail.run.run import Run
 from sartail.run.rundir import RunDir
 

@@ -20,7 +20,7 @@ from sartail.eval.ensemble import ensemble
 from sartail.eval.metrics import evaluate_logits
 from sartail.eval.predict import predict_logits
 from sartail.eval.stats import paired_difference
-from sartail.run.predict import load_ensemble
+from sartail.run.inference import load_ensemble
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -122,9 +122,9 @@ builder.counts, round(builder.actual_ratio, 1), builder.subset
 # report comes from `sartail data compare synthetic mavoc_test:PATH --out DIR`.
 
 # %%
-from sartail.report import realism
+from sartail.report import realism_report
 
-report, figures = realism.notebook_comparison(REAL, cnn=REALISM_CNN)
+report, figures = realism_report.notebook_comparison(REAL, cnn=REALISM_CNN)
 
 # %%
 from IPython.display import display

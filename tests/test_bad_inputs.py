@@ -9,7 +9,7 @@ import subprocess
 import uuid
 
 import pytest
-from engine_helpers import NO_FLOOR_CLI, TINY
+from tiny_runs import NO_FLOOR_CLI, TINY
 
 from sartail import Run, load_config
 from sartail.cli import main
@@ -46,8 +46,27 @@ def test_a_recipe_with_two_stages_of_one_name(tmp_path, capsys):
 
 def test_seeds_that_are_not_integers(tmp_path, capsys):
     assert main(["run", "ce", "--seeds", "a,b", "--out", str(tmp_path / "r"), *CLI]) == 2
-    one_line_error(capsys, "--seeds must be a comma-separated list of integers, got 'a,b'")
+    err = capsys.readouterr().err
+    assert err.startswith("sartail run: error: argument --seeds: in 'a,b', 'a' is not a whole number >= 0") and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_bad_option_values_of_a_stage_name_the_stage_and_the_value(tmp_path, capsys):
+    assert main(["run", "ce", "--set", "stages.rough.loss.gamma=-1", "--out", str(tmp_path / "r"), *CLI]) == 2
+    one_line_error(capsys, "stages.rough.loss: loss.gamma must be >= 0, got -1.0")
+    assert main(["run", "ce", "--set", "stages.rough.sampler.name=undersample", "--out", str(tmp_path / "r"), *CLI]) == 2
+    one_line_error(capsys, "stages.rough.sampler:", "max_per_class >= 1", "got None")
+
+
+def test_chips_none_of_which_can_be_read_keep_the_reasons(tmp_path):
+    from sartail.data.sources.folder import load_folder
+    from sartail.errors import DataError
+
+    for name in ("jeep", "tank"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.png").write_text("not a png")
+    with pytest.raises(DataError, match=r"none of the 2 chips could be read:\n  skipped .*jeep/a.png: not an image file"):
+        load_folder(tmp_path, skip_bad=True, cache=False, progress=False)
 
 
 def test_a_data_spec_of_an_unknown_kind(tmp_path, capsys):
@@ -120,6 +139,7 @@ def test_a_data_folder_holding_symlink_loops(tmp_path, capsys, make_folder_layou
     os.symlink("a.png", root / "jeep" / "b.png")
     assert main(["run", "ce", "--data", f"folder:{root}", "--out", str(tmp_path / "r"), *CLI]) == 2
     one_line_error(capsys, f"{root / 'jeep' / 'a.png'}: a symbolic link that loops or points nowhere (-> b.png)",
+                   "--set data.skip_bad=true",
                    "skip_bad")
     assert not (tmp_path / "r").exists()
 

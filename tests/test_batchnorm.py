@@ -1,7 +1,7 @@
 """BatchNorm recalibration after a stage (``bn_recalibrate``, sartail/train/batchnorm.py)."""
 import pytest
 import torch
-from engine_helpers import TINY, stopped_and_resumed
+from tiny_runs import TINY, stopped_and_resumed
 from torch import nn
 
 from sartail import Run

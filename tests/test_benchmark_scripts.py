@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import NO_FLOOR_CLI
+from tiny_runs import NO_FLOOR_CLI
 
 from sartail.cli import main
 

@@ -107,7 +107,7 @@ def test_check_teacher_names_the_difference():
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    from engine_helpers import TINY
+    from tiny_runs import TINY
 
     from sartail.config import load_config
     from sartail.run.run import Run

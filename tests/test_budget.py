@@ -49,33 +49,31 @@ def test_ldam_drw_epoch_follows_the_one_scaling_rule():
     cfg = load_config("ldam_drw")
     epochs, _, _ = floor_epochs(cfg, [400])
     from sartail.config import scaled_drw_epoch
-    from sartail.run.budget import with_epochs
 
-    out = with_epochs(cfg, epochs, cfg.budget)
+    out = cfg.with_epochs(epochs, cfg.budget)
     drw = cfg.stages[0].loss.drw_epoch
     assert out.stages[0].loss.drw_epoch == scaled_drw_epoch(drw, 30, epochs[0]) > drw
 
 
 def test_the_warm_up_and_step_milestones_keep_their_fraction_of_a_lengthened_stage():
     """On 387 chips the floor makes ce's 30 epochs 388: its 1-epoch warm-up (3 %) becomes 12.9 epochs, not 0.3 %."""
-    from sartail.config import epoch_scale_overrides
-    from sartail.run.budget import with_epochs
+    from sartail.config import epoch_scaled
     from sartail.train.schedule import lr_at
 
     cfg = load_config("ce")
     epochs, k, _ = floor_epochs(cfg, [387])
-    out = with_epochs(cfg, epochs, cfg.budget).stages[0].schedule
+    out = cfg.with_epochs(epochs, cfg.budget).stages[0].schedule
     assert epochs == [388] and out.warmup_epochs == pytest.approx(388 / 30)
     # in steps (7 per epoch): the learning rate reaches its peak after 91 steps, 3 % of 2,716
     assert lr_at(89, 2716, 7, 0.05, out) < 0.05 == pytest.approx(lr_at(90, 2716, 7, 0.05, out))
     step = load_config("ce", {"stages.rough.schedule.name": "step", "stages.rough.schedule.milestones": [20, 25]})
-    got = with_epochs(step, [60], step.budget).stages[0].schedule
+    got = step.with_epochs([60], step.budget).stages[0].schedule
     assert got.milestones == (40.0, 50.0) and got.warmup_epochs == 2.0
-    assert with_epochs(cfg, [30], cfg.budget).stages[0].schedule == cfg.stages[0].schedule  # unchanged length
-    scaled = epoch_scale_overrides(cfg, 4)  # --epoch-scale follows the same rule
-    assert scaled["stages.rough.epochs"] == 120 and scaled["stages.rough.schedule.warmup_epochs"] == 4.0
+    assert cfg.with_epochs([30], cfg.budget).stages[0].schedule == cfg.stages[0].schedule  # unchanged length
+    scaled = epoch_scaled(cfg, 4).stages[0]  # --epoch-scale follows the same rule
+    assert scaled.epochs == 120 and scaled.schedule.warmup_epochs == 4.0
     tail = load_config("crt").stage("classifier")  # a stage without warm-up stays without
-    assert with_epochs(load_config("crt"), [388, 52], cfg.budget).stage("classifier").schedule.warmup_epochs == 0 \
+    assert load_config("crt").with_epochs([388, 52], cfg.budget).stage("classifier").schedule.warmup_epochs == 0 \
         == tail.schedule.warmup_epochs
 
 
@@ -145,7 +143,7 @@ def test_ties_go_to_the_later_epoch():
 
 
 def test_select_auto_keeps_the_last_epoch_with_a_one_chip_validation_class(tmp_path):
-    from engine_helpers import TINY
+    from tiny_runs import TINY
 
     from sartail import Run
 
@@ -173,7 +171,7 @@ def test_the_margin_of_auto_is_counted_in_validation_chips_not_in_balanced_accur
 
 
 def test_select_auto_keeps_the_best_epoch_only_when_it_beats_the_last_by_a_chip(tmp_path, monkeypatch):
-    from engine_helpers import TINY
+    from tiny_runs import TINY
 
     import sartail.train.loop as loop
     from sartail import Run

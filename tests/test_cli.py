@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from engine_helpers import NO_FLOOR_CLI
+from tiny_runs import NO_FLOOR_CLI
 
 from sartail.cli import main
 
@@ -153,7 +153,7 @@ def test_threads_option_sets_torch_threads_and_provenance_records_them(tmp_path,
         assert proc.returncode == 0, proc.stderr
         assert json.loads((out / "provenance.json").read_text())["threads"] == want
     assert main(["run", "ce", "--out", str(tmp_path / "bad"), *TINY, "--threads", "0"]) == 2
-    assert "threads must be an integer of at least 1, got 0" in capsys.readouterr().err
+    assert "argument --threads: '0' is not a whole number >= 1" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
 
 
@@ -172,17 +172,56 @@ def test_epoch_scale_from_the_command_line(tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "epochs: 120" in shown and "epochs: 40" in shown
     assert main(["run", "ce", "--out", str(tmp_path / "x"), "--epoch-scale", "0", *TINY]) == 2
-    assert "epoch scale must be a positive number" in capsys.readouterr().err
+    assert "argument --epoch-scale: '0' is not a number > 0" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
     assert main(["run", "--resume", str(tmp_path / "x"), "--epoch-scale", "2"]) == 2
     assert "--epoch-scale cannot change it" in capsys.readouterr().err
 
 
 def test_sweep_removal_is_a_command():
-    from sartail.cli import build_parser, cmd_sweep_removal
+    from sartail.cli import build_parser
+    from sartail.cli.commands import cmd_sweep_removal
 
     args = build_parser().parse_args(["sweep-removal", "--seeds", "0,1", "--top", "2,3", "--remove", "0,3"])
-    assert args.func is cmd_sweep_removal and args.recipe == "three_stage" and args.remove == ["0,3"]
+    assert args.func is cmd_sweep_removal and args.recipe == "three_stage" and args.remove == [[0, 3]]
+    assert (args.seeds, args.top, args.shares) == ([0, 1], [2, 3], [0.2])
+
+
+def _numeric_options():
+    """(command, option, bad values) for every option of every command whose value is a number or a list of them."""
+    import argparse
+
+    from sartail.cli import build_parser
+    from sartail.cli import options as O
+
+    numeric = {O.positive_int, O.seed, O.positive_float, O.share, O.seeds, O.shares, O.counts, O.class_ids}
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            if action.type in numeric:
+                yield name, action.option_strings[-1]
+
+
+NUMERIC_OPTIONS = list(_numeric_options())
+
+
+def test_every_numeric_option_is_checked():
+    found = set(NUMERIC_OPTIONS)
+    for expected in [("run", "--ratio"), ("run", "--epoch-scale"), ("run", "--seeds"), ("run", "--subset-seed"),
+                     ("run", "--threads"), ("demo", "--seed"), ("demo", "--scale"), ("sweep-removal", "--shares"),
+                     ("sweep-removal", "--top"), ("sweep-removal", "--remove"), ("sweep-removal", "--seeds"),
+                     ("show", "--epoch-scale"), ("eval", "--threads"), ("data", "--threads")]:
+        assert expected in found
+
+
+@pytest.mark.parametrize(("command", "option"), NUMERIC_OPTIONS)
+@pytest.mark.parametrize("bad", ["x", "-1", "nan"])
+def test_a_bad_numeric_value_answers_in_one_line_with_exit_2(command, option, bad, tmp_path, capsys):
+    positional = {"eval": [str(tmp_path)], "predict": [str(tmp_path)], "compare": [str(tmp_path)], "show": ["ce"]}
+    assert main([command, *positional.get(command, []), f"{option}={bad}", "--help"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"argument {option}" in err and repr(bad) in err and f"sartail {command}" in err
 
 
 def test_demo_trains_three_stage_ce_and_the_control_and_draws_only_what_it_shows(tmp_path, capsys):
@@ -203,5 +242,5 @@ def test_demo_trains_three_stage_ce_and_the_control_and_draws_only_what_it_shows
         assert (out / baseline / "results.json").exists() and not list((out / baseline / "figures").glob("*.png"))
     assert "three_stage" in json.loads((out / "three_stage" / "results.json").read_text())["recipe"]
     # a bad figure format is refused before anything trains, naming the value
-    assert main(["demo", "--out", str(tmp_path / "bad"), "--formats", "png,gif", "--quiet"]) != 0
+    assert main(["demo", "--out", str(tmp_path / "bad"), "--formats", "png,gif", "--quiet"]) == 2
     assert "png,gif" in capsys.readouterr().err and not (tmp_path / "bad").exists()

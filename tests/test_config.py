@@ -102,7 +102,7 @@ def test_whole_stage_override_is_refused():
 
 
 def test_epoch_scale_keeps_each_recipes_proportions():
-    from sartail.config import epoch_scale_overrides, load_scaled_config
+    from sartail.config import epoch_scaled, load_scaled_config
 
     cfg = load_scaled_config("three_stage", {"stages.residual.epochs": 5}, 4)
     assert [s.epochs for s in cfg.stages] == [120, 20, 40, 40]  # the override first, then the scale
@@ -113,7 +113,7 @@ def test_epoch_scale_keeps_each_recipes_proportions():
     assert load_scaled_config("ce", (), 1) == load_config("ce")
     for bad in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="epoch scale must be a positive number"):
-            epoch_scale_overrides(load_config("ce"), bad)
+            epoch_scaled(load_config("ce"), bad)
 
 
 def test_the_data_kind_sets_input_defaults_that_explicit_values_override(tmp_path):
@@ -139,3 +139,22 @@ def test_the_data_kind_sets_input_defaults_that_explicit_values_override(tmp_pat
 
     old = load_config("ce", ["data.train=mstar:/chips", "data.size=56", "batch_size=128"]).to_dict()
     assert (config_from_dict(old).data.size, config_from_dict(old).batch_size) == (56, 128)
+
+
+def test_configs_are_edited_as_dataclasses_and_validated():
+    cfg = load_config("three_stage")
+    assert cfg.stage_index("balanced") == 2
+    with pytest.raises(ConfigError, match="no stage 'balance'.*balanced"):
+        cfg.stage_index("balance")
+    edited = cfg.with_stage("residual", remove=[0, 1], **{"optimizer.lr": 0.1, "sampler.name": "class_balanced"})
+    st = edited.stage("residual")
+    assert (st.remove, st.optimizer.lr, st.sampler.name) == ((0, 1), 0.1, "class_balanced")
+    assert edited.stage("rough") == cfg.stage("rough") and cfg.stage("residual").remove == (0,)
+    assert edited == load_config("three_stage", {"stages.residual.remove": [0, 1], "stages.residual.optimizer.lr": 0.1,
+                                                 "stages.residual.sampler.name": "class_balanced"})
+    with pytest.raises(ConfigError, match="stages.residual.optimizer.lrr"):
+        cfg.with_stage("residual", **{"optimizer.lrr": 0.1})
+    with pytest.raises(ConfigError, match="epochs must be >= 0"):
+        cfg.with_stage("rough", epochs=-1)
+    with pytest.raises(ConfigError, match="must be an integer"):
+        cfg.with_stage("rough", epochs="x")

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_helpers import NO_FLOOR_CLI
+from tiny_runs import NO_FLOOR_CLI
 
 TORCHRUN = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
 

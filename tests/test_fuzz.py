@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from engine_helpers import report_reliability_counts
 from PIL import Image
+from tiny_runs import report_reliability_counts
 
 from sartail.data import DecodeOptions, decode_chip, load_folder, load_mavoc, load_mstar
 from sartail.errors import DataError

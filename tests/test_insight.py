@@ -278,7 +278,7 @@ def test_saliency_clutter_and_gallery_figures(corner_model):
 # ------------------------------------------------------------------------------ the one-line views on a run
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from engine_helpers import TINY
+    from tiny_runs import TINY
 
     from sartail import Run, load_config
 
@@ -307,6 +307,6 @@ def test_views_of_a_run(tiny_run):
          if lab == gal.data.cls and p != lab])
     with pytest.raises(ConfigError):
         I.feature_views(tiny_run, ["no_such_stage"])
-    tiny_run.reset_to("rough")
+    tiny_run.state.reset_to("rough")
     with pytest.raises(RunError, match="has not finished"):
         I.error_gallery(tiny_run, "classifier")

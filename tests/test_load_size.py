@@ -1,6 +1,6 @@
 """``data.load_size``: train on random crops of real pixels of a larger centre region, score the centre."""
 import torch
-from engine_helpers import TINY
+from tiny_runs import TINY
 
 from sartail import Run, load_config, prepare_data
 from sartail.data.augment import random_crop

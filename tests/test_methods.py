@@ -2,7 +2,7 @@
 CutMix, an EMA of the weights, test-time augmentation and seed ensembles."""
 import pytest
 import torch
-from engine_helpers import TINY, stopped_and_resumed
+from tiny_runs import TINY, stopped_and_resumed
 from torch import nn
 
 from sartail import Run
@@ -20,7 +20,7 @@ from sartail.data.augment import (
 from sartail.errors import ConfigError
 from sartail.eval.ensemble import Ensemble, ensemble, parse_tta, shift, views
 from sartail.models import ModelConfig, build_model
-from sartail.run.predict import load_ensemble
+from sartail.run.inference import load_ensemble
 from sartail.train.callbacks import Callback
 from sartail.train.ema import WeightEMA
 from sartail.train.heads import clip_row_norms, max_norm_radius

@@ -113,6 +113,8 @@ def test_configs_from_parameters():
     assert (cfg.seed, cfg.model.width, cfg.data.scale, cfg.data.test_per_class, cfg.data.profile) == \
         (3, 4, 0.01, 7, None)
     assert [s.epochs for s in cfg.stages] == [2, 5, nb.QUICK_EPOCHS["balanced"], nb.QUICK_EPOCHS["classifier"]]
+    # the one epoch rule: the warm-up keeps its fraction of the stage (1 of 30 epochs -> 2/30 of 2)
+    assert cfg.stage("rough").schedule.warmup_epochs == pytest.approx(2 / 30, abs=1e-6)
     assert list(cfg.stage("residual").remove) == [0, 2]
     assert cfg.stage("rough").optimizer.lr == 0.1 and cfg.stage("rough").sampler.name == "sqrt"
     # other recipes: stages take the epochs of their role; LDAM's re-weighting keeps its place

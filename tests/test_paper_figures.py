@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from engine_helpers import NO_FLOOR_CLI
 from PIL import Image
+from tiny_runs import NO_FLOOR_CLI
 
 from sartail.cli import main
 from sartail.report.paper import FORMATS, KINDS, WIDTHS, PaperRuns

@@ -3,7 +3,7 @@ import json
 
 import pytest
 import torch
-from engine_helpers import TINY, Recorder
+from tiny_runs import TINY, Recorder
 
 from sartail import Run, prepare_data
 from sartail.config import load_config
@@ -149,7 +149,7 @@ def test_update_stage_before_it_starts_and_reset(tmp_path):
     run.fit(until="residual")
     with pytest.raises(RunError, match="already started"):
         run.update_stage("residual", remove=[0])
-    run.reset_to("rough")
+    run.state.reset_to("rough")
     assert run.completed() == 1 and all(r["stage"] == "rough" for r in run.dir.metrics())
     run.update_stage("residual", remove=[0])
     run.fit()

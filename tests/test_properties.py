@@ -15,10 +15,10 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from engine_helpers import report_reliability_counts
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
+from tiny_runs import report_reliability_counts
 
 from sartail.data import ChipSet
 from sartail.data.longtail import (

@@ -205,7 +205,7 @@ def test_compare_chipsets_report_and_json():
 
 def test_report_figures_are_written_and_marked_synthetic(tmp_path):
     from sartail.report.figures.style import is_marked_synthetic
-    from sartail.report.realism import gallery_figure, statistics_figure, write_realism_report
+    from sartail.report.realism_report import gallery_figure, statistics_figure, write_realism_report
 
     a, b = chipset(speckle(30, 5)), chipset(speckle(30, 6, scale=1.3), synthetic=True)
     rep = compare_chipsets(a, b, cnn=False, repeats=1)

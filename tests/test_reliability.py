@@ -37,8 +37,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from engine_helpers import TINY, Recorder, report_reliability_counts
 from PIL import Image
+from tiny_runs import TINY, Recorder, report_reliability_counts
 
 import sartail.run.rundir as runs_mod
 from sartail import Run, atomic, prepare_data

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import NO_FLOOR
+from tiny_runs import NO_FLOOR
 
 from sartail.config import load_config
 from sartail.errors import ConfigError

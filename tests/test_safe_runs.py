@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import TINY
+from tiny_runs import TINY
 
 from sartail import Run, load_config
 from sartail.cli import main

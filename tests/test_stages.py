@@ -1,7 +1,7 @@
 """The one training loop: freezing, class removal, head hand-over, samplers in the loop, stops."""
 import pytest
 import torch
-from engine_helpers import TINY, Recorder
+from tiny_runs import TINY, Recorder
 
 from sartail import Run
 from sartail.config import load_config

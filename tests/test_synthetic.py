@@ -266,7 +266,7 @@ def test_release_free_memory_is_harmless():
 def test_plain_ce_sinks_the_tail_on_the_default(tmp_path):
     """Small settings: ``ce`` on the long-tailed synthetic default learns the head and loses
     the tail (few-shot accuracy far below many-shot), the phenomenon the demo teaches."""
-    from engine_helpers import NO_FLOOR
+    from tiny_runs import NO_FLOOR
 
     from sartail import Run, load_config
 

@@ -1,5 +1,5 @@
 """TensorBoard logs: a tiny three-stage run with the logger (:mod:`sartail.train.tensorboard`), its
-test results written after scoring (:mod:`sartail.report.tensorboard`), and everything read
+test results written after scoring (:mod:`sartail.report.run_logs`), and everything read
 back with TensorBoard's own reader (``EventAccumulator``)."""
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import json
 import sys
 
 import pytest
-from engine_helpers import TINY
+from tiny_runs import TINY
 
 from sartail import Run, load_config
 from sartail.errors import ConfigError
 from sartail.eval.results import RunResults
 
 pytest.importorskip("tensorboard", reason="tensorboard is in the tensorboard and dev extras")
-from sartail.report import tensorboard as tb_report
+from sartail.report import run_logs as tb_report
 from sartail.train import tensorboard as tb
 
 STAGES = ["rough", "residual", "balanced", "classifier"]

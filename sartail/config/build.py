@@ -49,7 +49,9 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             value = [value]
         args = typing.get_args(tp)
         inner = args[0] if args else Any
-        return tuple(_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value))
+        # an item with a name (a stage) is called by it: stages.rough.loss, not stages[0].loss
+        return tuple(_coerce(v, inner, f"{key}.{v['name']}" if isinstance(v, Mapping) and v.get("name") else f"{key}[{i}]")
+                     for i, v in enumerate(value))
     if tp is Any:
         return value
     if tp is bool:
@@ -95,3 +97,33 @@ def build_dataclass(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any
 def _required(cls: type, name: str) -> bool:
     f = next(f for f in dataclasses.fields(cls) if f.name == name)
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+
+
+def replace_fields(obj: Any, changes: Mapping[str, Any], prefix: str = "") -> Any:
+    """``obj`` (a config dataclass) with dotted ``changes`` made at once (coerced, then validated once).
+
+    >>> from sartail.config import StageConfig
+    >>> replace_fields(StageConfig("rough"), {"optimizer.lr": 0.1, "epochs": 3}).optimizer.lr
+    0.1
+    """
+    names = [f.name for f in dataclasses.fields(obj)]
+    hints = typing.get_type_hints(type(obj))
+    new: dict[str, Any] = {}
+    for key, value in changes.items():
+        head, _, rest = key.partition(".")
+        full = f"{prefix}.{key}" if prefix else key
+        if head not in names:
+            raise ConfigError(f"unknown config key {full!r}.{suggest(head, names)} Valid keys here: {', '.join(names)}")
+        if not rest:
+            new[head] = _coerce(value, hints[head], full)
+            continue
+        current = new.get(head, getattr(obj, head))
+        if not dataclasses.is_dataclass(current):
+            raise ConfigError(f"{full!r}: {head} is a value, not a group of options")
+        new[head] = replace_fields(current, {rest: value}, f"{prefix}.{head}" if prefix else head)
+    try:
+        return dataclasses.replace(obj, **new)
+    except ConfigError as exc:
+        if prefix and not str(exc).startswith(prefix):
+            raise ConfigError(f"{prefix}: {exc}") from None
+        raise

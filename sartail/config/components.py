@@ -69,8 +69,10 @@ class LossConfig:
             raise ConfigError(f"loss.label_smoothing must lie in [0, 1), got {self.label_smoothing}")
         if not 0 <= self.beta < 1:
             raise ConfigError(f"loss.beta must lie in [0, 1), got {self.beta}")
-        if self.gamma < 0 or self.max_m < 0 or self.s <= 0:
-            raise ConfigError("loss.gamma and loss.max_m must be >= 0 and loss.s > 0")
+        for key, value, ok, rule in (("gamma", self.gamma, self.gamma >= 0, ">= 0"), ("max_m", self.max_m, self.max_m >= 0, ">= 0"),
+                                     ("s", self.s, self.s > 0, "> 0")):
+            if not ok:
+                raise ConfigError(f"loss.{key} must be {rule}, got {value}")
 
 
 SAMPLERS = ("instance", "class_balanced", "sqrt", "progressive", "undersample")
@@ -96,7 +98,8 @@ class SamplerConfig:
         if self.epoch_size is not None and self.epoch_size < 1:
             raise ConfigError(f"sampler.epoch_size must be >= 1, got {self.epoch_size}")
         if self.name == "undersample" and (self.max_per_class is None or self.max_per_class < 1):
-            raise ConfigError("sampler 'undersample' needs max_per_class >= 1")
+            raise ConfigError(f"sampler 'undersample' needs sampler.max_per_class >= 1 (the chips kept per class), "
+                              f"got {self.max_per_class}")
 
 
 CUTMIX_LABELS = ("area", "energy")
@@ -125,7 +128,7 @@ class AugmentConfig:
             mixed chip holds, the two shares normalised to sum to 1). SAR evidence is a few
             bright scatterers in the centre, so a box of background carries area but no target.
         cutmix_pairs: which chip a box comes from: ``any`` (Yun et al.: a shuffled copy of the
-            batch) or ``same_class`` (a diagnostic: a random chip of the same class in the batch,
+            batch) or ``same_class`` (a research option: a random chip of the same class in the batch,
             the chip itself if it is its class's only one, so the labels are never mixed and what
             is left of CutMix is the pasted box and its edges).
         rotate: rotation by a random angle in ``[-rotate, rotate]`` degrees (bilinear, edges

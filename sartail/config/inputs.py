@@ -3,7 +3,7 @@
 A kind's defaults fill in the keys that neither the recipe nor the user sets, so
 ``--set data.size=56`` (or a recipe that names a size) always wins, and a run's saved
 ``config.yaml`` holds the values it used. Measured on the 17-degree MSTAR chips
-(benchmarks/history/2026-12-01-experiments-crt-budget-inputs.md, section 3; docs/recipes.md, "Inputs per data kind"):
+(BENCHMARKS.md, inputs per data kind):
 
 - ``mstar``: 64 px and batch 64. The target fills the centre 64 px of the 128 px chips; on a
   few hundred MSTAR-LT chips a batch of 128 halves the optimizer steps per presentation.

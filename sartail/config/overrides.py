@@ -1,15 +1,15 @@
-"""Dotted-key overrides of a config dict (``stages.rough.epochs=3``, ``stages.*.lr=0.1``) and epoch scaling."""
+"""Dotted-key overrides of a recipe dict before it is built (``stages.rough.epochs=3``, ``stages.*.lr=0.1``).
+
+A built :class:`~sartail.config.RunConfig` is edited with its own methods (:mod:`sartail.config.edits`)."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from ..errors import ConfigError, suggest
-from .schema import RunConfig, ScheduleConfig
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -60,84 +60,3 @@ def _set(node: Any, parts: list[str], value: Any, full: str) -> None:
     if not isinstance(child, (dict, list)):
         raise ConfigError(f"{full!r}: {'.'.join(parts[:1])} is a value, not a group of options")
     _set(child, rest, value, full)
-
-
-def epoch_scale_overrides(cfg: RunConfig, k: float) -> dict[str, int]:
-    """Overrides that multiply every stage's epochs (and LDAM's ``drw_epoch``) by ``k``.
-
-    Recipes keep their proportions under a longer or shorter budget. Epochs are rounded, a
-    training stage keeps at least one, and a post-hoc stage (0 epochs) stays post hoc.
-
-    >>> from sartail.config import load_config
-    >>> cfg = load_config("three_stage")
-    >>> epoch_scale_overrides(cfg, 4)["stages.rough.epochs"], epoch_scale_overrides(cfg, 4)["stages.residual.epochs"]
-    (120, 80)
-    """
-    if not k > 0 or k != k or k == float("inf"):
-        raise ConfigError(f"the epoch scale must be a positive number, got {k!r}")
-    out: dict[str, Any] = {}
-    for stage in cfg.stages:
-        epochs = max(1, round(stage.epochs * k)) if stage.epochs > 0 else 0
-        out[f"stages.{stage.name}.epochs"] = epochs
-        if stage.loss.drw_epoch is not None:
-            out[f"stages.{stage.name}.loss.drw_epoch"] = scaled_drw_epoch(stage.loss.drw_epoch, stage.epochs, epochs)
-        sched = scaled_schedule(stage.schedule, stage.epochs, epochs)
-        if sched != stage.schedule:
-            out[f"stages.{stage.name}.schedule.warmup_epochs"] = sched.warmup_epochs
-            out[f"stages.{stage.name}.schedule.milestones"] = list(sched.milestones)
-    return out
-
-
-def scaled_schedule(schedule: ScheduleConfig, epochs: int, new_epochs: int) -> ScheduleConfig:
-    """The one rule for a schedule's epoch positions when a stage's epochs change.
-
-    The warm-up and the step milestones keep their fraction of the stage: a recipe's 1-epoch
-    warm-up of 30 epochs (3 %) stays 3 % of the 259 epochs that the budget floor makes of it on
-    387 MSTAR-LT chips, instead of shrinking to 0.4 %. (On MSTAR-LT this moved no recipe
-    significantly; benchmarks/history/2026-12-01-accuracy-former-defaults.md, "the optimizer ablation".)
-
-    >>> s = scaled_schedule(ScheduleConfig(warmup_epochs=1, milestones=(20.0,)), 30, 60)
-    >>> s.warmup_epochs, s.milestones
-    (2.0, (40.0,))
-    """
-    if epochs <= 0 or new_epochs == epochs:
-        return schedule
-    f = new_epochs / epochs
-    return dataclasses.replace(schedule, warmup_epochs=round(schedule.warmup_epochs * f, 6),
-                               milestones=tuple(round(m * f, 6) for m in schedule.milestones))
-
-
-def scaled_drw_epoch(drw_epoch: int, epochs: int, new_epochs: int) -> int:
-    """The one rule for LDAM's deferred re-weighting epoch when a stage's epochs change.
-
-    It keeps its place relative to the stage's length and stays inside the stage, so the
-    re-weighted phase never vanishes (at least the last epoch is re-weighted).
-
-    >>> scaled_drw_epoch(20, 30, 60), scaled_drw_epoch(20, 30, 2), scaled_drw_epoch(20, 30, 1)
-    (40, 1, 0)
-    """
-    return max(0, min(new_epochs - 1, round(drw_epoch * new_epochs / max(epochs, 1))))
-
-
-def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(d, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            out.update(_flat(v, f"{prefix}{k}."))
-        return out
-    return {prefix.rstrip("."): d}
-
-
-def config_differences(a: RunConfig, b: RunConfig, *, stages: bool = False) -> list[str]:
-    """Dotted keys where two configs differ (the stages only when ``stages``)."""
-    da, db = a.to_dict(), b.to_dict()
-    if not stages:
-        for d in (da, db):
-            d.pop("stages", None)
-    for d in (da, db):
-        d.pop("description", None)
-        d.pop("tensorboard", None)  # a log, not a setting of the run
-        for record in ("scale", "note"):  # what the budget floor applied (its effect is in the epochs)
-            d.get("budget", {}).pop(record, None)
-    fa, fb = _flat(da), _flat(db)
-    return sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))

@@ -1,6 +1,6 @@
 """The quick settings (``sartail demo`` and notebooks that train earlier stages themselves), and stage roles.
 
-This is the one place outside the recipe files that knows about recipes' stages. A stage's
+:func:`sartail.launch.params.make_config` builds a recipe at these settings. A stage's
 *role* is its name when that is one of the three-stage names (``rough``, ``residual``,
 ``balanced``, ``classifier``); otherwise a head-only stage (cRT, LWS) plays ``classifier``,
 a recipe's first stage ``rough`` and any other ``balanced``. Quick epochs are given per role;
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .overrides import scaled_drw_epoch
+from .schema import StageConfig
 
 #: Epochs per stage role at the quick settings.
 QUICK_EPOCHS: dict[str, int] = {"rough": 12, "residual": 8, "balanced": 4, "classifier": 6}
@@ -24,33 +24,16 @@ QUICK_WIDTH = 8
 REMOVES_ROLE = "residual"
 
 
-def stage_role(stage: Mapping[str, Any], index: int) -> str:
-    """The role of a recipe's stage (a stage dict of :func:`~sartail.config.recipe_dict`) at ``index``."""
-    name = stage["name"]
+def stage_role(stage: Mapping[str, Any] | StageConfig, index: int) -> str:
+    """The role of a recipe's stage at ``index`` (a :class:`StageConfig`, or a stage dict of :func:`~sartail.config.recipe_dict`)."""
+    name, train = (stage["name"], stage.get("train")) if isinstance(stage, Mapping) else (stage.name, stage.train)
     if name in QUICK_EPOCHS:
         return name
-    return "classifier" if stage.get("train") in ("head", "scales") else "rough" if index == 0 else "balanced"
+    return "classifier" if train in ("head", "scales") else "rough" if index == 0 else "balanced"
 
 
-def is_post_hoc(stage: Mapping[str, Any]) -> bool:
+def is_post_hoc(stage: Mapping[str, Any] | StageConfig) -> bool:
     """A stage that trains nothing (tau-norm: 0 epochs and a tau grid)."""
-    return stage.get("epochs", 10) == 0 and bool(stage.get("tau_grid"))
-
-
-def epoch_overrides(stage: Mapping[str, Any], epochs: int) -> dict[str, int]:
-    """Overrides giving ``stage`` ``epochs`` epochs; a deferred re-weighting epoch keeps its place."""
-    name = stage["name"]
-    out = {f"stages.{name}.epochs": int(epochs)}
-    drw = (stage.get("loss") or {}).get("drw_epoch")
-    if drw is not None:
-        out[f"stages.{name}.loss.drw_epoch"] = scaled_drw_epoch(drw, stage.get("epochs", 10), int(epochs))
-    return out
-
-
-def quick_overrides(stages: list[Mapping[str, Any]]) -> dict[str, int]:
-    """Overrides that give every trained stage of a recipe (its ``recipe_dict(...)["stages"]``) its quick epochs (no budget floor)."""
-    out: dict[str, int] = dict(QUICK_BUDGET)
-    for i, st in enumerate(stages):
-        if not is_post_hoc(st):
-            out.update(epoch_overrides(st, QUICK_EPOCHS[stage_role(st, i)]))
-    return out
+    if isinstance(stage, Mapping):
+        return stage.get("epochs", 10) == 0 and bool(stage.get("tau_grid"))
+    return stage.epochs == 0 and bool(stage.tau_grid)

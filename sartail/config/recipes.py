@@ -11,11 +11,14 @@ import yaml
 
 from ..errors import ConfigError, suggest
 from .build import build_dataclass
+from .edits import epoch_scaled
 from .inputs import with_kind_inputs
-from .overrides import apply_overrides, epoch_scale_overrides, parse_override
+from .overrides import apply_overrides
 from .schema import RunConfig
 
 RECIPE_DIR = "recipes"
+#: The settings every recipe starts from; a recipe file holds only what differs from them.
+BASE = "base.yaml"
 
 
 def recipe_names() -> list[str]:
@@ -36,7 +39,7 @@ def recipe_text(name: str) -> str:
 
 
 def recipe_dict(name: str) -> dict[str, Any]:
-    """A recipe as a plain dict, with its ``stage_defaults`` merged into every stage."""
+    """A recipe as a plain dict on the shared base (:func:`base_dict`), with the ``stage_defaults`` merged into every stage."""
     try:
         raw = yaml.safe_load(recipe_text(name)) or {}
     except yaml.YAMLError as exc:
@@ -47,9 +50,16 @@ def recipe_dict(name: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"recipe {name!r} must be a mapping")
     raw.setdefault("recipe", Path(name).stem)
-    defaults = raw.pop("stage_defaults", {}) or {}
+    base = base_dict()
+    defaults = _deep_merge(base.pop("stage_defaults"), raw.pop("stage_defaults", {}) or {})
+    raw = _deep_merge(base, raw)
     raw["stages"] = [_deep_merge(defaults, s) for s in raw.get("stages", [])]
     return raw
+
+
+def base_dict() -> dict[str, Any]:
+    """The settings every recipe starts from (``sartail/config/base.yaml``): the model and ``stage_defaults``."""
+    return dict(yaml.safe_load((resources.files("sartail.config") / BASE).read_text()))
 
 
 def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,15 +85,9 @@ def load_config(recipe: str | Mapping[str, Any], overrides: Mapping[str, Any] | 
 
 def load_scaled_config(recipe: str | Mapping[str, Any], overrides: Mapping[str, Any] | Sequence[str] = (),
                        epoch_scale: float = 1.0) -> RunConfig:
-    """:func:`load_config`, then every stage's epochs times ``epoch_scale`` (see :func:`epoch_scale_overrides`)."""
+    """:func:`load_config`, then every stage's epochs times ``epoch_scale`` (:func:`~sartail.config.edits.epoch_scaled`)."""
     cfg = load_config(recipe, overrides)
-    if epoch_scale == 1:
-        return cfg
-    if isinstance(overrides, Mapping):
-        merged: dict[str, Any] = dict(overrides)
-    else:
-        merged = dict(parse_override(o) for o in overrides)
-    return load_config(recipe, {**merged, **epoch_scale_overrides(cfg, epoch_scale)})
+    return cfg if epoch_scale == 1 else epoch_scaled(cfg, epoch_scale)
 
 
 #: Keys that configs saved by earlier versions may hold and that no longer mean anything.

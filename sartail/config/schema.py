@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, suggest
-from .build import _plain
+from .build import _plain, replace_fields
 from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -21,10 +22,9 @@ SELECT_MIN_VAL = 5
 class OptimizerConfig:
     """Optimizer of a stage: ``sgd`` (with momentum; Nesterov's by default) or ``adamw``.
 
-    Nesterov momentum is the default since phase 9 of issue 9: it is the plain PyTorch loop's
-    habit (benchmarks/plain_loop.py), and the kit's recipes with plain momentum were 1 point
-    below that loop on MSTAR-LT (n.s.; benchmarks/history/2026-12-02-nesterov-150k-floor.md). ``nesterov: false`` restores
-    the heavy-ball momentum of the earlier tables.
+    Nesterov momentum is the default because it is the plain PyTorch loop's habit
+    (benchmarks/plain_loop.py) and heavy-ball momentum did no better on MSTAR-LT (BENCHMARKS.md,
+    the optimizer ablation); ``nesterov: false`` gives heavy-ball momentum.
     """
 
     name: str = "sgd"
@@ -87,7 +87,7 @@ class StageConfig:
         name: a short name (used in paths, metrics and overrides).
         epochs: passes over the sampler's epoch (0 for a post-hoc stage such as tau-norm).
         remove: classes (ids or names) this stage does not see; the head then has rows for the
-            remaining classes only, handed over in order (see ``stages.set_head_classes``).
+            remaining classes only, handed over in order (see ``train.heads.set_head_classes``).
         sampler: how chips are drawn each epoch.
         train: ``all`` (body and head), ``head`` (body frozen), ``scales`` (LWS: only the
             per-class scales of the head).
@@ -100,8 +100,7 @@ class StageConfig:
             the later epoch), or ``auto``: best only when every class of the stage has at least
             ``SELECT_MIN_VAL`` validation chips and the best epoch classifies at least two
             more validation chips correctly than the last, else last (one chip per tail class
-            makes the best epoch noise; see sartail/train/selection.py and
-            benchmarks/history/2026-12-01-experiments-crt-budget-inputs.md, section 1).
+            makes the best epoch noise; see sartail/train/selection.py and BENCHMARKS.md).
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off); the average is what the stage validates, selects and ends with.
         max_norm: cap the head's per-class weight norms after every step (weight balancing).
@@ -158,6 +157,17 @@ class StageConfig:
                               f"(train: {self.train}, bn: frozen); set bn: update, or leave it off")
 
 
+    def with_epochs(self, epochs: int) -> StageConfig:
+        """This stage trained for ``epochs`` epochs; its warm-up, milestones and ``drw_epoch`` keep their place."""
+        if epochs == self.epochs:
+            return self
+        loss = self.loss
+        if loss.drw_epoch is not None:
+            loss = dataclasses.replace(loss, drw_epoch=scaled_drw_epoch(loss.drw_epoch, self.epochs, epochs))
+        return dataclasses.replace(self, epochs=int(epochs), loss=loss,
+                                   schedule=scaled_schedule(self.schedule, self.epochs, epochs))
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the chips come from and how the splits are made.
@@ -170,7 +180,7 @@ class DataConfig:
         load_size: load a larger centre region (> ``size``) for training and train on random
             ``size`` crops of its real pixels; validation and test chips are the centre ``size``
             (A-ConvNets' habit). ``None``: train on the centre ``size`` as well (the default:
-            on MSTAR the padded shift was better, see docs/recipes.md, "Inputs per data kind").
+            on MSTAR the padded shift was better, see README "Inputs per data kind").
         profile: build a long-tailed subset of ``train``: ``exp``, ``step``, ``mavoc`` or
             ``counts`` (with ``counts``), imbalance ``ratio``, drawn with ``subset_seed``
             (default: the run's seed, so multi-seed runs vary the subset too).
@@ -218,9 +228,8 @@ class BudgetConfig:
     resolves the budget on its data (see :func:`sartail.run.budget.resolve_budget`): they are
     the record of what was applied, not settings.
 
-    150 k since phase 9 of issue 9 (100 k before): at 100 k ``ce`` was converged on MSTAR-LT
-    (387 chips) but not on full MSTAR (1,856 chips: 99.36 % against 99.71 % at 150 k, 5 seeds;
-    benchmarks/history/2026-12-02-cutmix-labels-plain-focal.md and benchmarks/history/2026-12-02-nesterov-150k-floor.md).
+    150 k presentations is where ``ce`` has converged on both MSTAR-LT and full MSTAR
+    (BENCHMARKS.md, the budget floor).
     """
 
     min_samples: int = 150_000
@@ -280,14 +289,60 @@ class RunConfig:
             )
 
     def stage(self, name: str) -> StageConfig:
-        for s in self.stages:
-            if s.name == name:
-                return s
-        raise ConfigError(f"no stage {name!r}; stages are {[s.name for s in self.stages]}")
+        """The stage called ``name`` (a :class:`~sartail.errors.ConfigError` names the stages if unknown)."""
+        return self.stages[self.stage_index(name)]
+
+    def stage_index(self, name: str) -> int:
+        """The position of stage ``name`` (a :class:`~sartail.errors.ConfigError` names the stages if unknown)."""
+        names = [s.name for s in self.stages]
+        if name not in names:
+            raise ConfigError(f"no stage {name!r}; stages are {names}.{suggest(name, names)}")
+        return names.index(name)
+
+    def with_stage(self, name: str, **changes: Any) -> RunConfig:
+        """This config with dotted ``changes`` made to stage ``name``, validated: ``cfg.with_stage("rough", epochs=3)``,
+        ``cfg.with_stage("rough", **{"optimizer.lr": 0.1})``."""
+        i = self.stage_index(name)
+        stage = replace_fields(self.stages[i], changes, f"stages.{name}")
+        return dataclasses.replace(self, stages=(*self.stages[:i], stage, *self.stages[i + 1:]))
+
+    def with_epochs(self, epochs: Sequence[int], budget: BudgetConfig | None = None) -> RunConfig:
+        """This config with these stage epochs (:meth:`StageConfig.with_epochs`) and, if given, this budget record."""
+        if len(epochs) != len(self.stages):
+            raise ConfigError(f"{len(epochs)} epoch counts for {len(self.stages)} stages")
+        stages = tuple(s.with_epochs(e) for s, e in zip(self.stages, epochs))
+        return dataclasses.replace(self, stages=stages, budget=self.budget if budget is None else budget)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
 
 
-# ------------------------------------------------------------------------------ building
-# ------------------------------------------------------------------------------ recipes
+# ------------------------------------------------------------------------------ the one epoch rule
+def scaled_schedule(schedule: ScheduleConfig, epochs: int, new_epochs: int) -> ScheduleConfig:
+    """A schedule's epoch positions when its stage's epochs change: warm-up and milestones keep their fraction.
+
+    A 1-epoch warm-up of 30 epochs (3 %) stays 3 % of the 259 epochs that the budget floor makes
+    of it on a few hundred chips, instead of shrinking to 0.4 % (BENCHMARKS.md, "the optimizer ablation").
+
+    >>> from sartail.config import ScheduleConfig
+    >>> s = scaled_schedule(ScheduleConfig(warmup_epochs=1, milestones=(20.0,)), 30, 60)
+    >>> s.warmup_epochs, s.milestones
+    (2.0, (40.0,))
+    """
+    if epochs <= 0 or new_epochs == epochs:
+        return schedule
+    f = new_epochs / epochs
+    return dataclasses.replace(schedule, warmup_epochs=round(schedule.warmup_epochs * f, 6),
+                               milestones=tuple(round(m * f, 6) for m in schedule.milestones))
+
+
+def scaled_drw_epoch(drw_epoch: int, epochs: int, new_epochs: int) -> int:
+    """LDAM's deferred re-weighting epoch when its stage's epochs change.
+
+    It keeps its place relative to the stage's length and stays inside the stage, so the
+    re-weighted part never vanishes (at least the last epoch is re-weighted).
+
+    >>> scaled_drw_epoch(20, 30, 60), scaled_drw_epoch(20, 30, 2), scaled_drw_epoch(20, 30, 1)
+    (40, 1, 0)
+    """
+    return max(0, min(new_epochs - 1, round(drw_epoch * new_epochs / max(epochs, 1))))

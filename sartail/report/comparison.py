@@ -60,7 +60,7 @@ class Comparison:
                                       title=kw.pop("title", "Per-class test accuracy (%), mean over seeds"), **kw)
 
     def plot_per_class_bars(self, recipes: Sequence[str] | None = None, **kw: Any) -> Any:
-        """Per-class bars (mean +- std over seeds) of a few recipes: by default the paper's recipe, ``ce`` and ``two_stage``."""
+        """Per-class bars (mean +- std over seeds) of a few recipes: by default the paper's recipe (``three_stage``), ``ce`` and ``two_stage``."""
 
         pc = self.per_class()
         if recipes is None:

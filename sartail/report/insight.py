@@ -1,6 +1,6 @@
 """One-line views of what each stage of a run changes, for notebooks: each gives an :class:`Insight`.
 
-An :class:`Insight` is a figure (:mod:`sartail.report.figures.insight`) and the numbers behind
+An :class:`Insight` is a figure (:mod:`sartail.report.figures.model_views`) and the numbers behind
 it (``.data``, with ``to_json()``); it shows itself as PNG in a notebook.
 
 >>> view = feature_views(run, stages=["rough", "residual"], methods=("pca", "tsne"))   # doctest: +SKIP
@@ -27,7 +27,7 @@ from ..eval import gallery as G
 from ..eval import saliency as S
 from ..models import Classifier
 from ..run.run import Run
-from .figures.insight import clutter_figure, feature_figure, gallery_figure, saliency_figure
+from .figures.model_views import clutter_figure, feature_figure, gallery_figure, saliency_figure
 from .figures.style import FORMATS, figure_png, save_figure
 
 
@@ -65,7 +65,7 @@ def _stage_list(run: Run, stages: str | Sequence[str] | None) -> list[str]:
 def stage_model(run: Run, stage: str) -> Classifier:
     """The model a finished stage of ``run`` left (loaded from its checkpoint, in eval mode)."""
     name = _stage_list(run, stage)[0]
-    i = [s.name for s in run.cfg.stages].index(name)
+    i = run.cfg.stage_index(name)
     model = run.load_model(run.dir.stage_checkpoint(i, name))
     return model.eval()
 

@@ -1,15 +1,15 @@
 """The budget floor: a recipe's training length in chip presentations, fair at any data size.
 
-Convergence is a matter of optimizer steps, not epochs: on 387 MSTAR-LT chips the shipped 30
-epochs of ``ce`` are 210 steps (46.7 % balanced), where about 800 are needed (76.1 %); on
-300,000 MAVOC chips 30 epochs are far beyond any need (benchmarks/history/2026-12-01-experiments-crt-budget-inputs.md,
-section 2). So a run lengthens its stages when the data are small:
+Convergence is a matter of optimizer steps, not epochs: on a few hundred MSTAR-LT chips the
+shipped 30 epochs of ``ce`` are a fraction of the steps it needs, on 300,000 MAVOC chips far
+beyond any need (BENCHMARKS.md, the budget floor). So a run lengthens its stages when the
+data are small:
 
 - body-training stages (``train: all``) together get at least ``budget.min_samples`` chip
   presentations: every one of them is lengthened by the same factor
   ``K = max(1, min_samples / sum_i epochs_i * epoch_length_i)``, so the recipe keeps its
-  proportions (LDAM's ``drw_epoch`` follows :func:`~sartail.config.scaled_drw_epoch`, the
-  warm-up and step milestones :func:`~sartail.config.scaled_schedule`);
+  proportions (``RunConfig.with_epochs``: LDAM's ``drw_epoch``, the warm-up and the step
+  milestones keep their place in each stage, :mod:`sartail.config.edits`);
 - each head-only stage (``train: head | scales``) gets at least ``budget.head_min_samples``;
 - post-hoc stages (0 epochs) stay post hoc.
 
@@ -26,7 +26,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-from ..config import BudgetConfig, RunConfig, StageConfig, load_config, scaled_drw_epoch, scaled_schedule
+from ..config import RunConfig, StageConfig, load_config
 from ..data.splits import Splits, stage_view
 from ..train.samplers import EpochSampler
 
@@ -83,25 +83,12 @@ def floor_epochs(cfg: RunConfig, lengths: Sequence[int]) -> tuple[list[int], flo
     return epochs, k, "; ".join(notes)
 
 
-def with_epochs(cfg: RunConfig, epochs: Sequence[int], budget: BudgetConfig) -> RunConfig:
-    """``cfg`` with these stage epochs and this budget record; LDAM's ``drw_epoch``, the warm-up and
-    the step milestones keep their place in the stage (:func:`~sartail.config.scaled_drw_epoch`,
-    :func:`~sartail.config.scaled_schedule`)."""
-    stages = []
-    for s, e in zip(cfg.stages, epochs):
-        loss = s.loss
-        if loss.drw_epoch is not None and e != s.epochs:
-            loss = dataclasses.replace(loss, drw_epoch=scaled_drw_epoch(loss.drw_epoch, s.epochs, e))
-        stages.append(dataclasses.replace(s, epochs=e, loss=loss, schedule=scaled_schedule(s.schedule, s.epochs, e)))
-    return dataclasses.replace(cfg, stages=tuple(stages), budget=budget)
-
-
 def resolve_budget(cfg: RunConfig, data: Splits) -> RunConfig:
     """``cfg`` with the budget floor applied on ``data``; a config already resolved is returned as it is."""
     if cfg.budget.scale is not None:
         return cfg
     epochs, k, note = floor_epochs(cfg, stage_lengths(cfg, data))
-    return with_epochs(cfg, epochs, dataclasses.replace(cfg.budget, scale=round(k, 4), note=note))
+    return cfg.with_epochs(epochs, dataclasses.replace(cfg.budget, scale=round(k, 4), note=note))
 
 
 def equal_budget_control(template: RunConfig, target: int, data: Splits) -> RunConfig:
@@ -127,4 +114,4 @@ def equal_budget_control(template: RunConfig, target: int, data: Splits) -> RunC
     if abs(body_presentations(own, lengths) - target) <= max(max(lengths), CONTROL_TOLERANCE * target):
         epochs = [s.epochs for s in own.stages]
     note = f"equal-budget control: {_k(target)} body presentations, as the longest recipe (x{k:.1f})"
-    return with_epochs(base, epochs, dataclasses.replace(base.budget, scale=round(k, 4), note=note))
+    return base.with_epochs(epochs, dataclasses.replace(base.budget, scale=round(k, 4), note=note))

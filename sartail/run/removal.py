@@ -1,6 +1,6 @@
 """The removal-set sweep: ``three_stage`` with several sets of classes removed in stage 2, over seeds.
 
-Stage 2 of the seed removes class 0; which classes to remove is its one free choice. The
+Stage 2 of the paper's recipe (``three_stage``) removes class 0; which classes to remove is its one free choice. The
 sweep trains the recipe for several *removed sets* -- none, ``{0}``, the classes above a
 share of the training chips, the ``k`` largest classes -- and for several seeds, through the
 one sweep of :mod:`sartail.run.sweep`. Runs of one seed train on the same chips, and stage 1
@@ -9,6 +9,7 @@ one sweep of :mod:`sartail.run.sweep`. Runs of one seed train on the same chips,
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, load_config, stage_role
+from ..config import RunConfig, stage_role
 from ..config.quick import REMOVES_ROLE
 from ..data.splits import prepare_data
 from ..errors import ConfigError
@@ -71,12 +72,12 @@ def removal_sets(train_counts: Sequence[int], *, shares: Sequence[float] = (0.2,
     return {" = ".join(labels): classes for classes, labels in out.items()}
 
 
-def removing_stage(recipe: Mapping[str, Any]) -> str:
+def removing_stage(cfg: RunConfig) -> str:
     """The name of the stage whose removed classes the sweep sets (the ``residual`` role)."""
-    for i, st in enumerate(recipe["stages"]):
+    for i, st in enumerate(cfg.stages):
         if stage_role(st, i) == REMOVES_ROLE:
-            return str(st["name"])
-    raise ConfigError(f"recipe {recipe.get('recipe')!r} has no stage that removes classes (a {REMOVES_ROLE!r} stage)")
+            return st.name
+    raise ConfigError(f"recipe {cfg.recipe!r} has no stage that removes classes (a {REMOVES_ROLE!r} stage)")
 
 
 def _slug(label: str) -> str:
@@ -87,14 +88,13 @@ def _slug(label: str) -> str:
 def removal_plan(cfg: RunConfig, sets: Mapping[str, Sequence[int]], seeds: Sequence[int],
                  root: str | os.PathLike) -> list[Planned]:
     """One run per seed and removed set, seed by seed (so each seed's stage 1 is trained once), in ``root/<set>/seed-<seed>``."""
-    base = cfg.to_dict()
-    stage = removing_stage(base)
+    stage = removing_stage(cfg)
     if len(set(seeds)) != len(list(seeds)) or not seeds:
         raise ConfigError(f"give one or more distinct seeds, got {list(seeds)}")
     slugs = [_slug(lab) for lab in sets]
     if len(set(slugs)) != len(slugs):
         raise ConfigError(f"removed-set labels {list(sets)} give the same folder names {slugs}; rename one")
-    return [Planned(label, load_config(base, {"seed": int(seed), f"stages.{stage}.remove": [int(c) for c in classes]}),
+    return [Planned(label, dataclasses.replace(cfg, seed=int(seed)).with_stage(stage, remove=[int(c) for c in classes]),
                     Path(root) / slug / f"seed-{seed}")
             for seed in seeds for (label, classes), slug in zip(sets.items(), slugs)]
 
@@ -135,7 +135,7 @@ def sweep_removal(cfg: RunConfig, seeds: Sequence[int], root: str | os.PathLike,
     with the same config are read back; stages identical to those of an earlier run (of the
     sweep or of ``reuse``) are copied, so each seed trains stage 1 once.
     """
-    first = load_config(cfg.to_dict(), {"seed": int(seeds[0])}) if seeds else cfg
+    first = dataclasses.replace(cfg, seed=int(seeds[0])) if seeds else cfg
     data = prepare_data(first, progress=progress)
     counts = [int(c) for c in data.train.class_counts().tolist()]
     chosen = {k: tuple(int(c) for c in v) for k, v in sets.items()} if sets is not None else \

@@ -47,23 +47,27 @@ def _input_stats(chips: ChipSet, limit: int = 8192) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------------ runs
-class Run(StageState):
-    """A recipe's stages trained in order in a run directory, resumable at any point."""
+class Run:
+    """A recipe's stages trained in order in a run directory, resumable at any point.
 
-    def __init__(self, cfg: RunConfig, run_dir: RunDir, *, data: Splits | None = None,
+    Make one with :meth:`create` (a new run) or :meth:`resume` (a run folder): they load the
+    data and resolve the budget; the constructor only stores what it is given. ``run.state``
+    (:class:`~sartail.run.state.StageState`) answers which stages are done and what a change of
+    a stage's settings means for them.
+    """
+
+    def __init__(self, cfg: RunConfig, run_dir: RunDir, data: Splits, *, dist: D.DistInfo, device: torch.device,
                  callbacks: Sequence[Callback] = (), progress: bool = True,
                  reuse: Sequence[str | os.PathLike] = ()) -> None:
         self.cfg = cfg
         self.dir = run_dir
+        self.data = data
+        self.dist = dist
+        self.device = device
         self.reuse = [Path(p) for p in reuse]
         self.callbacks = list(callbacks)
         self.progress = progress
-        self.dist = D.from_env()
-        self.device = D.resolve_device(cfg.device, self.dist)
-        D.init(self.device)
-        self.data = data if data is not None else prepare_data(cfg, progress=progress and self.dist.is_main)
-        self.cfg = resolve_budget(cfg, self.data)  # a no-op for a config already resolved (a resumed run)
-        self._check_stage_classes()
+        self.state = StageState(self)
         self.model: Classifier | None = None
         self.bank: dict[int, dict[str, torch.Tensor]] = {}
         self.results: dict[str, StageResult] = {}
@@ -73,22 +77,34 @@ class Run(StageState):
 
     def writing(self, doing: str = "write to") -> Any:
         """The run folder's writer lock (:mod:`sartail.run.lock`), held by rank 0 around every write."""
-        import contextlib
-
         return self.lock.hold(doing) if self.dist.is_main else contextlib.nullcontext()
 
     # ---------------------------------------------------------------- construction
+    @classmethod
+    def _load(cls, cfg: RunConfig, run_dir: RunDir, *, data: Splits | None = None, progress: bool = True,
+              **kw: Any) -> Run:
+        """Start distributed processing, load (or take) the data, resolve the budget on them and check the stages."""
+        dist = D.from_env()
+        device = D.resolve_device(cfg.device, dist)
+        D.init(device)
+        data = data if data is not None else prepare_data(cfg, progress=progress and dist.is_main)
+        cfg = resolve_budget(cfg, data)  # a no-op for a config already resolved (a resumed run)
+        for stage in cfg.stages:
+            stage_view(data.train, stage)  # raises a DataError for unknown classes or too few left
+        return cls(cfg, run_dir, data, dist=dist, device=device, progress=progress, **kw)
+
     @classmethod
     def create(cls, cfg: RunConfig, path: str | os.PathLike, *, overwrite: bool = False, **kw: Any) -> Run:
         """A new run in ``path`` (refused if it exists, unless ``overwrite``).
 
         The data are loaded and checked before the folder is made (or an old run in it deleted),
-        so bad data leave nothing behind and lose nothing.
+        so bad data leave nothing behind and lose nothing. ``kw``: ``data`` (splits already
+        loaded), ``callbacks``, ``progress``, ``reuse``.
         """
         info = D.from_env()
         if info.is_main:
             RunDir.check_new(path, overwrite=overwrite)
-        run = cls(cfg, RunDir(path), **kw)
+        run = cls._load(cfg, RunDir(path), **kw)
         if info.is_main:
             run_dir = RunDir.create(path, run.cfg, overwrite=overwrite)
             run_dir.write_provenance(run.cfg, run.device, info.world_size)
@@ -106,14 +122,18 @@ class Run(StageState):
         (``final_model``, ``score_stage``) never needs the folder's lock.
         """
         run_dir = RunDir.open(path)
-        cfg = run_dir.config()
-        run = cls(cfg, run_dir, **kw)
+        run = cls._load(run_dir.config(), run_dir, **kw)
         run._tidy_on_write = True
         if run.dist.is_main and run.lock.holder() is None:
             # best effort: a folder being written, or on a read-only disk, is still readable
             with contextlib.suppress(RunError), run.writing("resume"):
                 run._tidy()
         return run
+
+    # ---------------------------------------------------------------- the state of the stages
+    def completed(self) -> int:
+        """How many stages have finished (see :meth:`StageState.completed`)."""
+        return self.state.completed()
 
     def _tidy(self) -> None:
         """Remove what a killed process left (temporary files, a torn timing line); note the resume."""
@@ -122,10 +142,6 @@ class Run(StageState):
             self.dir.repair_jsonl(TIMING)
             self.dir.write_provenance(self.cfg, self.device, self.dist.world_size)
         self._tidy_on_write = False
-
-    def _check_stage_classes(self) -> None:
-        for stage in self.cfg.stages:
-            stage_view(self.data.train, stage)  # raises a DataError for unknown classes or too few left
 
     # ---------------------------------------------------------------- model I/O
     def _meta(self) -> dict[str, Any]:
@@ -138,7 +154,9 @@ class Run(StageState):
         diff = {k: (have.get(k), want[k]) for k in want if have.get(k) != want[k]}
         if diff:
             parts = "; ".join(f"{k}: checkpoint {a!r}, run {b!r}" for k, (a, b) in diff.items())
-            raise RunError(f"checkpoint {path} was written for another model or data ({parts})")
+            raise RunError(f"checkpoint {path} was written for another model or data ({parts}); train this config "
+                           "in a new run folder (`sartail run ... --out NEW_DIR`, or --overwrite to replace the run), "
+                           "or load the checkpoint with the run's own config.yaml")
 
     def new_model(self) -> Classifier:
         mean, std = _input_stats(self.data.train)
@@ -158,9 +176,10 @@ class Run(StageState):
     # ---------------------------------------------------------------- progress
     def update_stage(self, name: str, **changes: Any) -> None:
         """Change a stage that has not started yet (e.g. the classes stage 2 removes)."""
-        if self.started(name):
-            raise RunError(f"stage {name!r} has already started in {self.dir.path}; reset_to() an earlier stage first")
-        cfg = self.changed_config(name, changes)
+        if self.state.started(name):
+            raise RunError(f"stage {name!r} has already started in {self.dir.path}; "
+                           "run.state.reset_to() an earlier stage first")
+        cfg = self.cfg.with_stage(name, **changes)
         stage_view(self.data.train, cfg.stage(name))
         with self.writing("change a stage of"):
             self.cfg = cfg
@@ -216,8 +235,7 @@ class Run(StageState):
 
     def fit(self, until: str | None = None, callbacks: Sequence[Callback] = ()) -> dict[str, StageResult]:
         """Train the stages not yet finished, in order (up to and including ``until``)."""
-        names = [s.name for s in self.cfg.stages]
-        stop_at = names.index(self.cfg.stage(until).name) if until else len(names) - 1
+        stop_at = self.cfg.stage_index(until) if until else len(self.cfg.stages) - 1
         with self.writing("train in"):
             self._tidy()
             start, loop = self._restore()
@@ -345,7 +363,7 @@ class Run(StageState):
 
     def score_stage(self, name: str) -> StageMetrics:
         """Test-set metrics of one finished stage (as in ``results.json``), without finishing the run."""
-        i = [s.name for s in self.cfg.stages].index(self.cfg.stage(name).name)
+        i = self.cfg.stage_index(name)
         path = self.dir.stage_checkpoint(i, name)
         if not path.exists():
             raise RunError(f"stage {name!r} has not finished in {self.dir.path}")

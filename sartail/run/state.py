@@ -1,86 +1,70 @@
 """What a run's stages are doing, and the decisions on them: done, in progress, restart, changed settings.
 
-:class:`StageState` is part of :class:`sartail.run.run.Run`; the widgets only ask it and
-show the answer.
+A :class:`~sartail.run.run.Run` holds one :class:`StageState` as ``run.state``; the widgets
+only ask it and show the answer.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-from ..config import RunConfig, apply_overrides, config_from_dict
+from ..config import RunConfig, stage_settings
 from ..errors import RunError
 from .rundir import LAST, RESULTS
-
-if TYPE_CHECKING:
-    from .rundir import RunDir
 
 #: What :meth:`StageState.stage_status` can answer.
 STATUSES = ("trained", "stopped", "stopped-changed", "changed", "todo")
 
 
-def stage_settings(cfg: RunConfig, name: str) -> dict[str, Any]:
-    """A stage of ``cfg`` as a plain dict, without its description."""
-    d = next(s for s in cfg.to_dict()["stages"] if s["name"] == name)
-    d.pop("description", None)
-    return d
-
-
 class StageState:
-    """The stage bookkeeping of a run (mixed into :class:`~sartail.run.run.Run`)."""
+    """The stage bookkeeping of one run: which stages are done, and what a change of settings means for them."""
 
-    cfg: RunConfig
-    dir: RunDir
-    model: Any
-    results: dict[str, Any]
-    update_stage: Callable[..., None]  # Run.update_stage: changes a stage that has not started
-    writing: Callable[..., Any]  # Run.writing: the folder's writer lock
+    def __init__(self, run: Any) -> None:
+        self.run = run  # the Run whose folder, config, model and results this reads and resets
 
-    def index(self, name: str) -> int:
-        """The position of stage ``name`` (a :class:`~sartail.errors.ConfigError` names the stages if unknown)."""
-        return [s.name for s in self.cfg.stages].index(self.cfg.stage(name).name)
+    @property
+    def cfg(self) -> RunConfig:
+        return self.run.cfg
 
     def completed(self) -> int:
         """How many stages have finished (their checkpoints exist, in order)."""
         n = 0
         for i, stage in enumerate(self.cfg.stages):
-            if not self.dir.stage_checkpoint(i, stage.name).exists():
+            if not self.run.dir.stage_checkpoint(i, stage.name).exists():
                 break
             n += 1
         return n
 
     def in_progress(self) -> bool:
         """Whether the stage after the finished ones has started (a mid-stage checkpoint exists)."""
-        return self.completed() < len(self.cfg.stages) and (self.dir.checkpoints / LAST).exists()
+        return self.completed() < len(self.cfg.stages) and (self.run.dir.checkpoints / LAST).exists()
 
     def started(self, name: str) -> bool:
         """Whether stage ``name`` has finished or started."""
-        idx, done = self.index(name), self.completed()
+        idx, done = self.cfg.stage_index(name), self.completed()
         return idx < done or (idx == done and self.in_progress())
 
-    def _forget_from(self, keep: int) -> None:
+    def forget_from(self, keep: int) -> None:
         """Delete the checkpoints, metrics and results of every stage from index ``keep`` on."""
-        with self.writing("discard stages of"):
-            self._forget(keep)
-
-    def _forget(self, keep: int) -> None:
-        lines = self.dir.load(self.dir.stage_checkpoint(keep - 1, self.cfg.stages[keep - 1].name))["metrics_lines"] \
-            if keep else 0
-        for i in range(keep, len(self.cfg.stages)):
-            self.dir.stage_checkpoint(i, self.cfg.stages[i].name).unlink(missing_ok=True)
-        (self.dir.checkpoints / LAST).unlink(missing_ok=True)
-        (self.dir.path / RESULTS).unlink(missing_ok=True)
-        self.dir.truncate_metrics(lines)
-        self.model = None
-        kept = [s.name for s in self.cfg.stages[:keep]]
-        self.results = {k: v for k, v in self.results.items() if k in kept}
+        run = self.run
+        with run.writing("discard stages of"):
+            lines = run.dir.load(run.dir.stage_checkpoint(keep - 1, self.cfg.stages[keep - 1].name))["metrics_lines"] \
+                if keep else 0
+            for i in range(keep, len(self.cfg.stages)):
+                run.dir.stage_checkpoint(i, self.cfg.stages[i].name).unlink(missing_ok=True)
+            (run.dir.checkpoints / LAST).unlink(missing_ok=True)
+            (run.dir.path / RESULTS).unlink(missing_ok=True)
+            run.dir.truncate_metrics(lines)
+            run.model = None
+            kept = [s.name for s in self.cfg.stages[:keep]]
+            run.results = {k: v for k, v in run.results.items() if k in kept}
 
     def reset_to(self, name: str) -> None:
         """Forget every stage after ``name`` (their checkpoints and metrics), to train them anew."""
-        keep = self.index(name) + 1
+        keep = self.cfg.stage_index(name) + 1
         if keep > self.completed():
             raise RunError(f"stage {name!r} has not finished yet")
-        self._forget_from(keep)
+        self.forget_from(keep)
 
     def restart(self, name: str) -> list[str]:
         """Forget stage ``name`` and every later stage, to train them anew; earlier stages are kept.
@@ -88,18 +72,18 @@ class StageState:
         Returns the names of the finished or started stages discarded.
         """
         names = [s.name for s in self.cfg.stages]
-        idx, done = self.index(name), self.completed()
+        idx, done = self.cfg.stage_index(name), self.completed()
         lost = names[idx:done] + ([names[done]] if self.in_progress() and done >= idx else [])
         if idx == 0 or done >= idx:
-            self._forget_from(idx)
+            self.forget_from(idx)
         return lost
 
     def changed_config(self, name: str, changes: Mapping[str, Any]) -> RunConfig:
-        """The config with dotted ``changes`` applied to stage ``name`` (validated, not applied)."""
-        return config_from_dict(apply_overrides(self.cfg.to_dict(),
-                                                {f"stages.{name}.{k}": v for k, v in changes.items()}))
+        """The config with dotted ``changes`` made to stage ``name`` (validated, not applied)."""
+        return self.cfg.with_stage(name, **changes)
 
-    def _same_settings(self, name: str, changes: Mapping[str, Any]) -> bool:
+    def same_settings(self, name: str, changes: Mapping[str, Any]) -> bool:
+        """Whether ``changes`` leave every setting with effect of stage ``name`` as it is."""
         return stage_settings(self.changed_config(name, changes), name) == stage_settings(self.cfg, name)
 
     def stage_status(self, name: str, changes: Mapping[str, Any]) -> str:
@@ -110,8 +94,8 @@ class StageState:
         ``changed``: done with other settings (trained again, later stages discarded); ``todo``:
         not trained yet. Invalid changes raise a :class:`~sartail.errors.ConfigError`.
         """
-        same = self._same_settings(name, changes)
-        idx, done = self.index(name), self.completed()
+        same = self.same_settings(name, changes)
+        idx, done = self.cfg.stage_index(name), self.completed()
         if done > idx:
             return "trained" if same else "changed"
         if done == idx and self.in_progress():
@@ -125,9 +109,9 @@ class StageState:
         through (or not started) with them; ``"changed"``: the settings changed, so the stage and
         the later ones were discarded and the stage reconfigured.
         """
-        if self._same_settings(name, changes):
-            return "trained" if self.completed() > self.index(name) else "resume"
+        if self.same_settings(name, changes):
+            return "trained" if self.completed() > self.cfg.stage_index(name) else "resume"
         if self.started(name):
             self.restart(name)
-        self.update_stage(name, **dict(changes))
+        self.run.update_stage(name, **dict(changes))
         return "changed"

@@ -2,16 +2,14 @@
 
 With one validation chip per tail class, the validation balanced accuracy of an epoch moves
 by 1/C whenever that single chip flips, so the "best" epoch is noise: on MSTAR-LT it kept an
-unconverged head of epoch 3 of 40 and cost the many-shot classes up to 7 points
-(benchmarks/history/2026-12-01-experiments-crt-budget-inputs.md, section 1). ``auto`` therefore trusts the best epoch only
+unconverged early head and cost the many-shot classes (BENCHMARKS.md, model selection).
+``auto`` therefore trusts the best epoch only
 when every class of the stage has at least :data:`~sartail.config.SELECT_MIN_VAL` validation
 chips, and otherwise keeps the last one. Even then the maximum over many noisy epochs is
 biased upwards, so ``auto`` keeps the best epoch only when it classifies at least two more
-validation chips correctly than the last epoch (:func:`beats_last`). On full MSTAR (>= 17
-chips per class) a one-epoch spike to 1.000 against 0.995 at the end (one chip) cost 1.3 test
-points, and an epoch 34 of 54 one chip ahead cost 0.87. The lead is counted in chips, not in
-balanced accuracy: there a single chip of a small class outweighs one of a large class, and
-that one-chip lead of epoch 34 passed a margin of "one chip of the smallest class".
+validation chips correctly than the last epoch (:func:`beats_last`): on full MSTAR a one-chip
+lead of an earlier epoch cost test accuracy. The lead is counted in chips, not in balanced
+accuracy, where a single chip of a small class outweighs one of a large class.
 """
 from __future__ import annotations
 

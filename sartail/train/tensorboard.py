@@ -7,7 +7,7 @@
 - :func:`write_epoch_records` writes epoch records after the fact (e.g. ``metrics.jsonl``
   of a stage copied from another run, which the callback never saw).
 - The test results (per-class accuracy, confusion matrices, hyper-parameters) are written
-  after scoring by :func:`sartail.report.tensorboard.write_test_results` (it draws figures,
+  after scoring by :func:`sartail.report.run_logs.write_test_results` (it draws figures,
   which the training layer does not).
 
 Everything goes to ``<run>/tensorboard`` (:func:`log_dir`), so ``tensorboard --logdir runs``

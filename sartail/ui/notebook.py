@@ -23,17 +23,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import QUICK_BUDGET, QUICK_EPOCHS, RunConfig, config_differences, load_config, recipe_dict, stage_role
-from ..config.quick import REMOVES_ROLE, epoch_overrides, is_post_hoc
+from ..config import (
+    QUICK_EPOCHS,
+    RunConfig,
+    config_differences,
+    stage_settings,
+)
 from ..data import data_kind as _kind
 from ..errors import ConfigError, SartailError
 from ..eval.results import RunResults, StageMetrics
+from ..launch.params import data_overrides, make_config, stage_overrides
 from ..report import figures as plots
 from ..report.comparison import Comparison
 from ..report.frames import STAGE_NAMES, accuracy_table, class_table, pixel_table, stage_labels, tail_report
 from ..run.run import Run
 from ..run.rundir import RunDir
-from ..run.state import stage_settings
 from ..run.sweep import Planned, sweep
 from ..run.threads import THREADS_ENV, env_threads, set_threads
 from ..train.callbacks import Callback
@@ -46,9 +50,8 @@ def use_threads(n: int | None = None) -> int:
     """Make PyTorch use ``n`` CPU threads (default ``$SARTAIL_THREADS``, else 1); return the number set.
 
     The notebooks train a small network on small batches: a second thread gains little, and on
-    a machine where anything else runs, PyTorch's threads wait for each other. On the 2-core
-    machine with one other job, 6 epochs of stage 1 took 21 s (10 s CPU) with one thread and
-    91 s (60 s CPU) with two, and the synthetic chips 0.8 s against 10 s.
+    a machine where anything else runs, PyTorch's threads wait for each other (several times
+    slower on a busy 2-core machine; BENCHMARKS.md, threads).
     """
     if n is None:
         n = env_threads() or 1
@@ -61,70 +64,9 @@ def params(namespace: dict[str, Any], *, environ: Mapping[str, str] | None = Non
         use_threads()
     return _params(namespace, environ=environ, quiet=quiet)
 
-#: The recipes notebook 04 compares with the paper's recipe.
+#: The recipes notebook 04 compares with the paper's recipe (``three_stage``).
 COMPARE_RECIPES = ("three_stage", "ce", "crt", "lws", "ldam_drw", "logit_adjust", "two_stage")
 METHOD_LABELS = {"crt": "cRT", "lws": "LWS", "tau_norm": "tau-norm"}
-def _profile(P: Mapping[str, Any]) -> tuple[str | None, float | None]:
-    """The long-tail profile to apply: ``PROFILE='auto'`` makes balanced real sets (MSTAR, folders) long-tailed."""
-    profile, ratio = P.get("PROFILE"), P.get("RATIO")
-    if profile == "auto":
-        profile = "exp" if _kind(P.get("DATA", "synthetic"))[0].balanced else None
-    return profile, (None if profile is None else ratio)
-
-
-def data_overrides(P: Mapping[str, Any]) -> dict[str, Any]:
-    """Config overrides for the data and model parameters of a notebook."""
-    out: dict[str, Any] = {"data.train": P.get("DATA", "synthetic")}
-    if P.get("TEST"):
-        out["data.test"] = P["TEST"]
-    for key in _kind(out["data.train"])[0].config_keys:  # e.g. SCALE, TEST_PER_CLASS of the synthetic chips
-        if P.get(key.upper()) is not None:
-            out[f"data.{key}"] = P[key.upper()]
-    profile, ratio = _profile(P)
-    if profile:
-        out["data.profile"] = profile
-        if ratio is not None:
-            out["data.ratio"] = float(ratio)
-    for key, name in (("seed", "SEED"), ("model.width", "WIDTH"), ("device", "DEVICE"), ("batch_size", "BATCH_SIZE"),
-                      ("data.size", "SIZE")):
-        if P.get(name) is not None:
-            out[key] = P[name]
-    return out
-
-
-def stage_overrides(recipe: str, P: Mapping[str, Any]) -> dict[str, Any]:
-    """Epochs, learning rates and samplers of a recipe's stages from ``<STAGE>_EPOCHS`` etc.
-
-    A stage without its own parameter takes the one of its role (see :mod:`sartail.config.quick`);
-    missing epochs default to the quick epochs of that role. ``REMOVE`` sets the classes of the
-    ``residual`` role.
-    """
-    out: dict[str, Any] = {}
-    for i, st in enumerate(recipe_dict(recipe)["stages"]):
-        name, role = st["name"], stage_role(st, i)
-        if is_post_hoc(st):
-            continue  # tau-norm trains nothing
-        epochs = P.get(f"{name.upper()}_EPOCHS", P.get(f"{role.upper()}_EPOCHS", QUICK_EPOCHS.get(role)))
-        if epochs is not None:
-            out.update(epoch_overrides(st, int(epochs)))
-        for suffix, key in (("LR", "optimizer.lr"), ("SAMPLER", "sampler.name")):
-            value = P.get(f"{name.upper()}_{suffix}")
-            if value is not None:
-                out[f"stages.{name}.{key}"] = value
-        if role == REMOVES_ROLE and P.get("REMOVE") is not None:
-            out[f"stages.{name}.remove"] = list(P["REMOVE"])
-    return out
-
-
-def make_config(recipe: str, P: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> RunConfig:
-    """The config of ``recipe`` for the notebook parameters ``P`` (plus any ``overrides``).
-
-    The notebooks train the epochs their parameters give (no budget floor, as at the quick
-    settings); their comparison adds the equal-budget ``ce@equal`` control.
-    """
-    return load_config(recipe, {**data_overrides(P), **QUICK_BUDGET, **stage_overrides(recipe, P), **dict(overrides or {})})
-
-
 def load_chips(P: Mapping[str, Any]) -> tuple[Any, Any]:
     """The training chips and the test chips (``None`` if there are none) of ``DATA``.
 
@@ -214,7 +156,7 @@ class EpochPrinter(Callback):
 def ensure_stage(run: Any, name: str, *, quiet: bool = False) -> Any:
     """Train the stages of ``run`` up to ``name`` that are not done yet (nothing if all are)."""
     names = [s.name for s in run.cfg.stages]
-    idx = names.index(run.cfg.stage(name).name)
+    idx = run.cfg.stage_index(name)
     if run.completed() > idx:
         if not quiet:
             print(f"stage {name} is done in {run.dir.path} (found its checkpoint)")
@@ -227,13 +169,13 @@ def ensure_stage(run: Any, name: str, *, quiet: bool = False) -> Any:
 
 
 def restart_stage(run: Run, name: str) -> list[str]:
-    """Forget stage ``name`` and every later stage of ``run``, to train them anew (see :meth:`Run.restart`)."""
-    return run.restart(name)
+    """Forget stage ``name`` and every later stage of ``run``, to train them anew (see :meth:`StageState.restart <sartail.run.state.StageState.restart>`)."""
+    return run.state.restart(name)
 
 
 def apply_stage_changes(run: Run, name: str, changes: Mapping[str, Any]) -> str:
-    """Make stage ``name`` of ``run`` follow ``changes`` (see :meth:`Run.apply_stage_changes`)."""
-    return run.apply_stage_changes(name, changes)
+    """Make stage ``name`` of ``run`` follow ``changes`` (see :meth:`StageState.apply_stage_changes <sartail.run.state.StageState.apply_stage_changes>`)."""
+    return run.state.apply_stage_changes(name, changes)
 
 
 def evaluate_stage(run: Run, name: str) -> StageMetrics:
@@ -320,8 +262,8 @@ def stage_yaml(run: Run, name: str, changes: Mapping[str, Any] | None = None) ->
     """
     import yaml
 
-    cfg = run.changed_config(name, changes) if changes else run.cfg
-    i = [s.name for s in cfg.stages].index(cfg.stage(name).name)
+    cfg = run.state.changed_config(name, changes) if changes else run.cfg
+    i = cfg.stage_index(name)
     return StageYaml(yaml.safe_dump({"stages": [cfg.to_dict()["stages"][i]]}, sort_keys=False))
 
 

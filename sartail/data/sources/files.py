@@ -69,7 +69,7 @@ def chips_in(folder: Path, root: Path, label: int, pattern: re.Pattern[str] | No
         if e.is_symlink() and not os.path.exists(e.path):  # a loop (a -> b -> a) or a dangling link
             msg = f"{base}{e.name}: a symbolic link that loops or points nowhere (-> {os.readlink(e.path)})"
             if not skip_bad:
-                raise DataError(msg + "; remove it or load with skip_bad=True")
+                raise DataError(msg + f"; remove it, or leave such files out with {SKIP_BAD_HINT}")
             report.append("skipped " + msg)
             continue
         if e.is_dir():
@@ -81,7 +81,7 @@ def chips_in(folder: Path, root: Path, label: int, pattern: re.Pattern[str] | No
             msg = (f"{base}{name}: not an image file (suffix {suffix or 'none'!r}; "
                    f"expected one of {', '.join(IMAGE_SUFFIXES)})")
             if not skip_bad:
-                raise DataError(msg + "; remove it or load with skip_bad=True")
+                raise DataError(msg + f"; remove it, or leave such files out with {SKIP_BAD_HINT}")
             report.append("skipped " + msg)
             continue
         if pattern is not None and not pattern.fullmatch(name):
@@ -129,6 +129,10 @@ def scan_class_folders(
 
 
 # ---------------------------------------------------------------------------- decoding
+#: How a user leaves unreadable files out (command line, then Python).
+SKIP_BAD_HINT = "`--set data.skip_bad=true` (Python: skip_bad=True)"
+
+
 def decode_files(
     files: Sequence[ChipFile],
     class_names: Sequence[str],
@@ -157,6 +161,37 @@ def decode_files(
             return hit
 
     notes = list(report)
+    out, arrays, ok = _decode_all(files, options, source, skip_bad, progress, notes)
+    n = len(files)
+    keep = np.flatnonzero(ok).tolist()
+    if not keep:
+        reasons = [r for r in notes if r.startswith("skipped")]
+        shown = "\n  ".join(reasons[:10]) + (f"\n  ... and {len(reasons) - 10} more" if len(reasons) > 10 else "")
+        raise DataError(f"{source}: none of the {n} chips could be read:\n  {shown}")
+    if out is None:
+        out = _stack(files, arrays, keep)
+    elif len(keep) < n:
+        out = out[ok]
+    images = torch.from_numpy(out[:, None])
+    labels = torch.tensor([files[i].label for i in keep], dtype=torch.int64)
+    lost = {f.label for f in files} - set(labels.tolist()) - {UNLABELLED}
+    missing = [class_names[c] for c in sorted(lost)]
+    if missing:
+        skipped = [r for r in notes if r.startswith("skipped")]
+        raise DataError(f"{source}: every chip of class(es) {missing} was skipped as unreadable:\n  "
+                        + "\n  ".join(skipped))
+    chips = ChipSet.from_tensors(images, labels, class_names, [files[i].id for i in keep], source=source, report=notes)
+    release_free_memory()  # decoders' freed buffers
+    if cache_dir is not None:
+        cache_mod.save(cache_dir, key, chips)
+    _warn_report(source, chips.report)
+    return chips
+
+
+def _decode_all(files: Sequence[ChipFile], options: DecodeOptions, source: str, skip_bad: bool, progress: bool,
+                notes: list[str]) -> tuple[np.ndarray | None, list[np.ndarray | None], np.ndarray]:
+    """Decode every file on a thread pool: the chips (one array for a fixed chip size, else a list), which were
+    read, and what was converted or skipped (appended to ``notes``, in file order)."""
     n = len(files)
     block = 512 if n > 8192 else 32
     # with a fixed chip size the decoded chips go straight into one array (no second copy)
@@ -194,36 +229,20 @@ def decode_files(
                 if err:
                     notes.append("skipped " + err)
             bar.update(len(done))
-    keep = np.flatnonzero(ok).tolist()
-    if not keep:
-        raise DataError(f"{source}: none of the {n} chips could be read")
-    if out is None:
-        shapes = {arrays[i].shape for i in keep}  # type: ignore[union-attr]
-        if len(shapes) > 1:
-            first = arrays[keep[0]].shape  # type: ignore[union-attr]
-            odd = next(i for i in keep if arrays[i].shape != first)  # type: ignore[union-attr]
-            raise DataError(
-                f"{files[odd].path}: chip of {arrays[odd].shape[0]}x{arrays[odd].shape[1]} px differs from "  # type: ignore[union-attr]
-                f"{first[0]}x{first[1]}; give a chip size to centre-crop / pad all chips to one size"
-            )
-        out = np.stack([arrays[i] for i in keep])  # type: ignore[misc]
-        del arrays
-    elif len(keep) < n:
-        out = out[ok]
-    images = torch.from_numpy(out[:, None])
-    labels = torch.tensor([files[i].label for i in keep], dtype=torch.int64)
-    lost = {f.label for f in files} - set(labels.tolist()) - {UNLABELLED}
-    missing = [class_names[c] for c in sorted(lost)]
-    if missing:
-        skipped = [r for r in notes if r.startswith("skipped")]
-        raise DataError(f"{source}: every chip of class(es) {missing} was skipped as unreadable:\n  "
-                        + "\n  ".join(skipped))
-    chips = ChipSet.from_tensors(images, labels, class_names, [files[i].id for i in keep], source=source, report=notes)
-    release_free_memory()  # decoders' freed buffers
-    if cache_dir is not None:
-        cache_mod.save(cache_dir, key, chips)
-    _warn_report(source, chips.report)
-    return chips
+    return out, arrays, ok
+
+
+def _stack(files: Sequence[ChipFile], arrays: list[np.ndarray | None], keep: list[int]) -> np.ndarray:
+    """Chips of their own sizes stacked into one array; chips of two sizes are refused, naming one."""
+    shapes = {arrays[i].shape for i in keep}  # type: ignore[union-attr]
+    if len(shapes) > 1:
+        first = arrays[keep[0]].shape  # type: ignore[union-attr]
+        odd = next(i for i in keep if arrays[i].shape != first)  # type: ignore[union-attr]
+        raise DataError(
+            f"{files[odd].path}: chip of {arrays[odd].shape[0]}x{arrays[odd].shape[1]} px differs from "  # type: ignore[union-attr]
+            f"{first[0]}x{first[1]}; give a chip size to centre-crop / pad all chips to one size"
+        )
+    return np.stack([arrays[i] for i in keep])  # type: ignore[misc]
 
 
 def _warn_report(source: str, report: Sequence[str], shown_converted: int = 10) -> None:

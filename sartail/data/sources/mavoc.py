@@ -72,7 +72,7 @@ def load_mavoc_test(
     """Load MAVOC's unlabelled test chips (``SAR_<id>.png`` in ``root`` or ``root/SAR``).
 
     Labels are ``-1``; the ids are the file names, whose ``<id>`` part is the challenge's
-    ``image_id`` (see :func:`sartail.run.predict.image_id`).
+    ``image_id`` (see :func:`sartail.run.inference.image_id`).
     """
     root = require_dir(root, "MAVOC test")
     sub = root / modality

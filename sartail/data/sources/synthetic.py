@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -129,33 +130,53 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
     """
     b = labels.numel()
     g = generator
-    rnd = lambda *shape: torch.rand(*shape, generator=g)
-    # per chip: target frame (orientation, position, size jitter), depression, looks of the scene
-    theta = rnd(b) * 2 * math.pi
-    centre = (rnd(b, 2) - 0.5) * JITTER
-    stretch = 1.0 + (rnd(b, 2) - 0.5) * 0.24  # length and width, +-12 %
-    depression = torch.randint(0, len(DEPRESSION_DEG), (b,), generator=g)
-    body_gain = BODY_GAIN[0] + BODY_GAIN[1] * rnd(b)
-    scatter_gain = SCATTER_GAIN[0] + SCATTER_GAIN[1] * rnd(b)
-    shadow_depth = SHADOW_DEPTH[0] + SHADOW_DEPTH[1] * rnd(b)
-    brightness = torch.exp(BRIGHTNESS_SD * torch.randn(b, generator=g))
-    contrast = torch.exp(CONTRAST_SD * torch.randn(b, generator=g))
-    offset = GREY_OFFSET + GREY_OFFSET_SD * torch.randn(b, generator=g)
-    power = GREY_POWER * torch.exp(GREY_POWER_SD * torch.randn(b, generator=g))
-    terrain = TEXTURE_GAIN[0] + TEXTURE_GAIN[1] * rnd(b)  # smooth fields to rough terrain
-    relief_sd = RELIEF_MAX_SD * rnd(b).square()
-    relief = torch.randn(b, 1, RELIEF_SIDE, RELIEF_SIDE, generator=g)
-    tex_length = torch.exp(math.log(TEXTURE_LENGTH[0]) + math.log(TEXTURE_LENGTH[1] / TEXTURE_LENGTH[0]) * rnd(b))
-    psf_u = PSF_MAJOR[0] + PSF_MAJOR[1] * rnd(b)
-    psf_v = psf_u * (PSF_RATIO[0] + PSF_RATIO[1] * rnd(b))
-    psf_angle = rnd(b) * math.pi
-    patch_level = PATCH_LEVEL[0] + PATCH_LEVEL[1] * rnd(b)
-    patch_depth = PATCH_DEPTH * rnd(b)
-    fields = _field_edges(b, g)
-    half = (size - 1) / 2
-    coords = torch.arange(size, dtype=torch.float32) - half
-    cos, sin = torch.cos(theta), torch.sin(theta)
+    scene = _scene(b, g)
+    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    body, shadow, points = _targets(labels, scene, coords, g, block)
+    lines = _bright_lines(b, size, g)
+    img = torch.empty(b, size, size, dtype=torch.uint8)
+    for start in range(0, b, block):
+        stop = min(start + block, b)
+        img[start:stop] = _grey_block(scene, body[start:stop], shadow[start:stop], points[start:stop], lines, coords,
+                                      start, stop, g)
+    _native_size(img, g)
+    img[torch.rand(b, generator=g) < DARK_SHARE] = 0
+    return img.unsqueeze(1)
 
+
+def _scene(b: int, g: torch.Generator) -> dict[str, Any]:
+    """Per chip: the target frame (orientation, position, size jitter), depression and the looks of the scene."""
+    rnd = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
+    d: dict[str, Any] = {}
+    d["theta"] = rnd(b) * 2 * math.pi
+    d["centre"] = (rnd(b, 2) - 0.5) * JITTER
+    d["stretch"] = 1.0 + (rnd(b, 2) - 0.5) * 0.24  # length and width, +-12 %
+    d["depression"] = torch.randint(0, len(DEPRESSION_DEG), (b,), generator=g)
+    d["body_gain"] = BODY_GAIN[0] + BODY_GAIN[1] * rnd(b)
+    d["scatter_gain"] = SCATTER_GAIN[0] + SCATTER_GAIN[1] * rnd(b)
+    d["shadow_depth"] = SHADOW_DEPTH[0] + SHADOW_DEPTH[1] * rnd(b)
+    d["brightness"] = torch.exp(BRIGHTNESS_SD * torch.randn(b, generator=g))
+    d["contrast"] = torch.exp(CONTRAST_SD * torch.randn(b, generator=g))
+    d["offset"] = GREY_OFFSET + GREY_OFFSET_SD * torch.randn(b, generator=g)
+    d["power"] = GREY_POWER * torch.exp(GREY_POWER_SD * torch.randn(b, generator=g))
+    d["terrain"] = TEXTURE_GAIN[0] + TEXTURE_GAIN[1] * rnd(b)  # smooth fields to rough terrain
+    d["relief_sd"] = RELIEF_MAX_SD * rnd(b).square()
+    d["relief"] = torch.randn(b, 1, RELIEF_SIDE, RELIEF_SIDE, generator=g)
+    d["tex_length"] = torch.exp(math.log(TEXTURE_LENGTH[0]) + math.log(TEXTURE_LENGTH[1] / TEXTURE_LENGTH[0]) * rnd(b))
+    d["psf_u"] = PSF_MAJOR[0] + PSF_MAJOR[1] * rnd(b)
+    d["psf_v"] = d["psf_u"] * (PSF_RATIO[0] + PSF_RATIO[1] * rnd(b))
+    d["psf_angle"] = rnd(b) * math.pi
+    d["patch_level"] = PATCH_LEVEL[0] + PATCH_LEVEL[1] * rnd(b)
+    d["patch_depth"] = PATCH_DEPTH * rnd(b)
+    d["fields"] = _field_edges(b, g)
+    return d
+
+
+def _targets(labels: torch.Tensor, scene: dict[str, Any], coords: torch.Tensor, g: torch.Generator,
+             block: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The targets' body return, shadow and point scatterers of every chip, class by class and depression by depression."""
+    b, size = labels.numel(), coords.numel()
+    cos, sin = torch.cos(scene["theta"]), torch.sin(scene["theta"])
     body = torch.empty(b, size, size)
     shadow = torch.empty(b, size, size)
     points = torch.empty(b, size, size)
@@ -164,55 +185,56 @@ def render_chips(labels: torch.Tensor, size: int, generator: torch.Generator, bl
         cls_idx = torch.nonzero(labels == cls).reshape(-1)
         amp = 0.7 + 0.6 * torch.rand(cls_idx.numel(), len(model.scatterers), generator=g)
         for d, angle in enumerate(DEPRESSION_DEG):
-            pick = torch.nonzero(depression[cls_idx] == d).reshape(-1)
+            pick = torch.nonzero(scene["depression"][cls_idx] == d).reshape(-1)
             idx = cls_idx[pick]
             run = 1.0 / math.tan(math.radians(angle))
             for start in range(0, idx.numel(), block):
                 sub, sub_pick = idx[start : start + block], pick[start : start + block]
-                refl, shad, pts = _render_targets(model, coords, centre[sub], cos[sub], sin[sub], stretch[sub],
-                                                  amp[sub_pick], run)
+                refl, shad, pts = _render_targets(model, coords, scene["centre"][sub], cos[sub], sin[sub],
+                                                  scene["stretch"][sub], amp[sub_pick], run)
                 body[sub], shadow[sub], points[sub] = refl, shad, pts
-    lines = _bright_lines(b, size, g)
-    img = torch.empty(b, size, size, dtype=torch.uint8)
-    for start in range(0, b, block):
-        stop = min(start + block, b)
-        n = stop - start
-        # clutter reflectivity: a log-normal texture of per-chip strength and correlation length
-        # per chip: the texture's noise (at half resolution: the texture is smooth), the speckle's
-        half = (size + 1) // 2
-        tex_side, side = fft_side(half, 4), fft_side(size)
-        noise = torch.randn(n, 2 * tex_side * tex_side + 2 * side * side, generator=g)
-        fields2 = texture(tex_length[start:stop] / 2, half, noise[:, : 2 * tex_side**2].view(n, 2, tex_side, tex_side))
-        fields2 = F.interpolate(fields2, size=(size, size), mode="bilinear", align_corners=False)
-        tex = fields2[:, 0].mul_((TEXTURE_SD * terrain[start:stop]).view(n, 1, 1))
-        # dark patches (tarmac, water, the shadows of trees and buildings) where the second field is high
-        tex.sub_(fields2[:, 1].sub_(patch_level[start:stop].view(n, 1, 1)).mul_(3.0).sigmoid_()
-                 .mul_(patch_depth[start:stop].view(n, 1, 1)))
-        if RELIEF_MAX_SD > 0:
-            big = F.interpolate(relief[start:stop], size=(size, size), mode="bicubic", align_corners=False)
-            tex.add_(big.squeeze_(1).mul_(relief_sd[start:stop].view(n, 1, 1)))
-        _add_field_edges(tex, fields, start, coords)
-        refl = tex.exp_()
-        refl.div_(refl.flatten(1).mean(1).view(n, 1, 1))
-        sel = lines[0] >= start
-        sel &= lines[0] < stop
-        if sel.any():
-            refl[lines[0][sel] - start] += lines[1][sel]
-        refl.mul_(shadow[start:stop].mul_(-shadow_depth[start:stop].view(n, 1, 1)).add_(1.0))
-        ret = body[start:stop].mul_(body_gain[start:stop].view(n, 1, 1))
-        refl.add_(ret, alpha=BODY_SPECKLE)
-        # single-look correlated speckle (mean 1) behind a rotated anisotropic PSF
-        intensity = refl.mul_(speckle(psf_u[start:stop], psf_v[start:stop], psf_angle[start:stop], size,
-                                       noise[:, 2 * tex_side**2 :].view(n, 2, side, side)))
-        if BODY_SPECKLE < 1.0:  # the rest of the body's return is steady (many bright facets)
-            intensity.add_(ret, alpha=1.0 - BODY_SPECKLE)
-        intensity.add_(points[start:stop].mul_(scatter_gain[start:stop].view(n, 1, 1)))
-        grey = intensity.clamp_min_(0).pow_(power[start:stop].view(n, 1, 1)).mul_((GREY_SCALE * contrast[start:stop]).view(n, 1, 1))
-        grey.add_(offset[start:stop].view(n, 1, 1)).mul_(brightness[start:stop].view(n, 1, 1))
-        img[start:stop] = grey.clamp_(0, 255).round_().to(torch.uint8)
-    _native_size(img, g)
-    img[rnd(b) < DARK_SHARE] = 0
-    return img.unsqueeze(1)
+    return body, shadow, points
+
+
+def _grey_block(scene: dict[str, Any], body: torch.Tensor, shadow: torch.Tensor, points: torch.Tensor,
+                lines: tuple[torch.Tensor, torch.Tensor], coords: torch.Tensor, start: int, stop: int,
+                g: torch.Generator) -> torch.Tensor:
+    """The grey levels of chips ``start:stop``: clutter texture, targets, speckle and the grey mapping."""
+    n, size = stop - start, coords.numel()
+    at = {k: v[start:stop] for k, v in scene.items() if isinstance(v, torch.Tensor)}
+    # clutter reflectivity: a log-normal texture of per-chip strength and correlation length
+    # per chip: the texture's noise (at half resolution: the texture is smooth), the speckle's
+    half = (size + 1) // 2
+    tex_side, side = fft_side(half, 4), fft_side(size)
+    noise = torch.randn(n, 2 * tex_side * tex_side + 2 * side * side, generator=g)
+    fields2 = texture(at["tex_length"] / 2, half, noise[:, : 2 * tex_side**2].view(n, 2, tex_side, tex_side))
+    fields2 = F.interpolate(fields2, size=(size, size), mode="bilinear", align_corners=False)
+    tex = fields2[:, 0].mul_((TEXTURE_SD * at["terrain"]).view(n, 1, 1))
+    # dark patches (tarmac, water, the shadows of trees and buildings) where the second field is high
+    tex.sub_(fields2[:, 1].sub_(at["patch_level"].view(n, 1, 1)).mul_(3.0).sigmoid_()
+             .mul_(at["patch_depth"].view(n, 1, 1)))
+    if RELIEF_MAX_SD > 0:
+        big = F.interpolate(at["relief"], size=(size, size), mode="bicubic", align_corners=False)
+        tex.add_(big.squeeze_(1).mul_(at["relief_sd"].view(n, 1, 1)))
+    _add_field_edges(tex, scene["fields"], start, coords)
+    refl = tex.exp_()
+    refl.div_(refl.flatten(1).mean(1).view(n, 1, 1))
+    sel = lines[0] >= start
+    sel &= lines[0] < stop
+    if sel.any():
+        refl[lines[0][sel] - start] += lines[1][sel]
+    refl.mul_(shadow.mul_(-at["shadow_depth"].view(n, 1, 1)).add_(1.0))
+    ret = body.mul_(at["body_gain"].view(n, 1, 1))
+    refl.add_(ret, alpha=BODY_SPECKLE)
+    # single-look correlated speckle (mean 1) behind a rotated anisotropic PSF
+    intensity = refl.mul_(speckle(at["psf_u"], at["psf_v"], at["psf_angle"], size,
+                                  noise[:, 2 * tex_side**2 :].view(n, 2, side, side)))
+    if BODY_SPECKLE < 1.0:  # the rest of the body's return is steady (many bright facets)
+        intensity.add_(ret, alpha=1.0 - BODY_SPECKLE)
+    intensity.add_(points.mul_(at["scatter_gain"].view(n, 1, 1)))
+    grey = intensity.clamp_min_(0).pow_(at["power"].view(n, 1, 1)).mul_((GREY_SCALE * at["contrast"]).view(n, 1, 1))
+    grey.add_(at["offset"].view(n, 1, 1)).mul_(at["brightness"].view(n, 1, 1))
+    return grey.clamp_(0, 255).round_().to(torch.uint8)
 
 
 def _bright_lines(b: int, size: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -24,7 +24,7 @@ from ...eval.results import RunResults
 from .confusion import confusion_figure, confusion_matrices, stage_confusions
 from .curves import METRIC_LABELS, draw_training_curves, mean_curves, training_curves
 from .data import chip_gallery, class_histogram, pixel_statistics
-from .insight import clutter_figure, feature_figure, gallery_figure, saliency_figure
+from .model_views import clutter_figure, feature_figure, gallery_figure, saliency_figure
 from .removal import removal_figure, removal_table
 from .results import accuracy_heatmap, per_class_accuracy, reliability_diagram, shot_accuracy, stage_comparison
 from .style import (

@@ -2,7 +2,7 @@
 
 Training runs in a background thread, so the notebook stays responsive; Stop ends it cleanly
 at the next step and keeps a checkpoint, from which Run goes on. What Run will do (train,
-go on, train again, nothing) is decided by the run (:meth:`sartail.run.run.Run.stage_status`);
+go on, train again, nothing) is decided by the run (:meth:`sartail.run.state.StageState.stage_status`);
 the panel shows it and forwards the clicks.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 import ipywidgets as W
 import traitlets as T
 
+from ...config import stage_settings
 from ...errors import SartailError, StopRequested
 from ...report import figures as plots
-from ...run.state import stage_settings
 from ...train.callbacks import Callback, StopFlag
 from .chooser import RecipeChooser
 from .common import _note, _run_lock, _show
@@ -73,7 +73,7 @@ class StagePanel(W.VBox):
         self.callbacks = list(callbacks)
         st = run.cfg.stage(stage)
         self.stage = st.name
-        self.index = [s.name for s in run.cfg.stages].index(self.stage)
+        self.index = run.cfg.stage_index(self.stage)
         self.picker = picker
         self.method = method
         self.live = live
@@ -162,10 +162,10 @@ class StagePanel(W.VBox):
         return out
 
     def run_status(self) -> str:
-        """What Run would do with the current settings (see :meth:`~sartail.run.run.Run.stage_status`);
+        """What Run would do with the current settings (see :meth:`~sartail.run.state.StageState.stage_status`);
         ``"invalid"`` when the settings are not a valid stage."""
         try:
-            return self.run.stage_status(self.stage, self.changes())
+            return self.run.state.stage_status(self.stage, self.changes())
         except SartailError:
             return "invalid"
 
@@ -196,7 +196,7 @@ class StagePanel(W.VBox):
         if self.state in ("running", "stopping"):
             return
         try:
-            status = self.run.stage_status(self.stage, self.changes())
+            status = self.run.state.stage_status(self.stage, self.changes())
         except SartailError as exc:
             self._set_status(_note(f"<b>Invalid settings:</b> {html.escape(str(exc))}", "error"))
             return
@@ -238,7 +238,7 @@ class StagePanel(W.VBox):
             self._set_status(_note("Another panel is training this run; wait for it to finish.", "warn"))
             return False
         try:
-            what = self.run.apply_stage_changes(self.stage, self.changes())
+            what = self.run.state.apply_stage_changes(self.stage, self.changes())
         except SartailError as exc:
             lock.release()
             self.state = "failed"
@@ -254,7 +254,7 @@ class StagePanel(W.VBox):
             self._done.set()
             self._notify()
             return False
-        self.outcome = "resumed" if what == "resume" and self.run.completed() <= self.index and self.run.in_progress() \
+        self.outcome = "resumed" if what == "resume" and self.run.completed() <= self.index and self.run.state.in_progress() \
             else "trained"
         self.state = "running"
         self.error = None

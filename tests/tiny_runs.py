@@ -1,4 +1,4 @@
-"""Small settings shared by the engine tests (runs of a few seconds on two CPU cores), and the
+"""Small settings shared by the tests that train runs (a few seconds on two CPU cores), and the
 reporting of the reliability counts that RELIABILITY.md quotes."""
 import json
 import os
