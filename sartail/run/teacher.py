@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..data.chipset import ChipSet
 from ..train.teacher_cache import TeacherLogits, check_teacher
-from .predict import RunDirs, final_classes, load_ensemble
+from .inference import RunDirs, final_classes, load_ensemble
 
 
 def teacher_logits(run_dirs: RunDirs, chips: ChipSet, *, progress: bool = True) -> TeacherLogits:
