@@ -18,6 +18,7 @@ from typing import Any
 
 from ..eval.results import RunResults
 from ..run.run import Run
+from ..train.events import StageStart
 from ..train.tensorboard import (
     TensorBoardLogger,
     finite_number,
@@ -124,9 +125,9 @@ class _StagesSeen(TensorBoardLogger):
         super().__init__(logdir)
         self.seen: set[str] = set()
 
-    def on_stage_start(self, stage: Any, info: dict[str, Any]) -> None:
-        self.seen.add(stage.name)
-        super().on_stage_start(stage, info)
+    def on_stage_start(self, start: StageStart) -> None:
+        self.seen.add(start.stage.name)
+        super().on_stage_start(start)
 
 
 class RunLogs:

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .callbacks import Callback
+from .events import EpochRecord, StageEnd, StageStart
 
 LOG_DIR = "tensorboard"
 EPOCH_SCALARS = ("train_loss", "train_acc", "lr", "val_top1", "val_balanced", "val_loss")
@@ -111,20 +112,21 @@ class TensorBoardLogger(Callback):
             self._writer = summary_writer(self.logdir)
         return self._writer
 
-    def on_stage_start(self, stage: Any, info: dict[str, Any]) -> None:
+    def on_stage_start(self, start: StageStart) -> None:
         if self._main:
-            self.writer.add_text(f"{stage.name}/stage", f"{stage.description or stage.name}: {info['epochs']} epochs "
-                                 f"of {info['steps_per_epoch']} steps on {info['chips']:,} chips of "
-                                 f"{len(info['classes'])} classes", int(info["start_epoch"]))
+            stage = start.stage
+            self.writer.add_text(f"{stage.name}/stage", f"{stage.description or stage.name}: {start.epochs} epochs "
+                                 f"of {start.steps_per_epoch} steps on {start.chips:,} chips of "
+                                 f"{len(start.classes)} classes", start.start_epoch)
 
-    def on_epoch_end(self, record: dict[str, Any]) -> None:
+    def on_epoch_end(self, record: EpochRecord) -> None:
         if self._main:
-            _write_epoch(self.writer, record)
+            _write_epoch(self.writer, record.as_dict())
             self.writer.flush()
 
-    def on_stage_end(self, stage: Any, result: Any) -> None:
-        if self._main and result.tau is not None:
-            self.writer.add_scalar(f"{stage.name}/tau", float(result.tau), int(stage.epochs))
+    def on_stage_end(self, end: StageEnd) -> None:
+        if self._main and end.result.tau is not None:
+            self.writer.add_scalar(f"{end.stage.name}/tau", float(end.result.tau), int(end.stage.epochs))
         if self._writer is not None:
             self._writer.flush()
 
