@@ -82,6 +82,7 @@ class EpochSelection(Behaviour):
     name = "selection"
 
     def __init__(self, stage: StageConfig) -> None:
+        self.stage = stage
         self.mode, self.why = "last", ""
         self.best_score, self.best_epoch = -1.0, None  # type: float, int | None
         self.best_state: dict[str, Any] | None = None
@@ -95,7 +96,7 @@ class EpochSelection(Behaviour):
         val = context.val
         counts = val.class_counts().tolist() if val is not None and len(val) else []
         self.n_val = sum(counts)
-        self.mode, self.why = selection_mode(context.stage, counts or None)
+        self.mode, self.why = selection_mode(self.stage, counts or None)
 
     def on_epoch_end(self, context: StageContext, record: EpochRecord) -> None:
         if self.mode == "best" and record.val_balanced is not None and is_better(record.val_balanced, self.best_score):
@@ -103,7 +104,7 @@ class EpochSelection(Behaviour):
             self.best_state = copy.deepcopy(context.scored.state_dict())
 
     def on_stage_end(self, context: StageContext) -> None:
-        stage, mode, why = context.stage, self.mode, self.why
+        stage, mode, why = self.stage, self.mode, self.why
         if mode == "best" and self.best_state is not None:
             top1 = {r["epoch"]: r["val_top1"] for r in context.history if "val_top1" in r}
             overruled = overrule_best(stage, self.best_epoch, top1.get(self.best_epoch, 0.0), top1.get(stage.epochs),
