@@ -48,6 +48,11 @@ def tensorboard_available() -> bool:
     return True
 
 
+def tensorboard_wanted(setting: bool | str) -> bool:
+    """Whether a run's ``tensorboard`` setting turns logs on (``auto``: if the package is installed)."""
+    return tensorboard_available() if setting == "auto" else bool(setting)
+
+
 def require_tensorboard() -> None:
     """Raise a :class:`ConfigError` saying how to install tensorboard if it cannot be imported."""
     try:
@@ -105,6 +110,7 @@ class TensorBoardLogger(Callback):
         self.logdir = Path(logdir)
         self._writer: Any = None
         self._main = is_main()
+        self.seen: set[str] = set()  #: the stages it saw train
 
     @property
     def writer(self) -> Any:
@@ -113,6 +119,7 @@ class TensorBoardLogger(Callback):
         return self._writer
 
     def on_stage_start(self, start: StageStart) -> None:
+        self.seen.add(start.stage.name)
         if self._main:
             stage = start.stage
             self.writer.add_text(f"{stage.name}/stage", f"{stage.description or stage.name}: {start.epochs} epochs "
@@ -159,5 +166,5 @@ def write_epoch_records(logdir: str | os.PathLike, records: Iterable[Mapping[str
 
 
 __all__ = ["INSTALL_HINT", "LOG_DIR", "TensorBoardLogger", "finite_number", "is_main", "log_dir",
-           "require_tensorboard", "summary_writer",
+           "require_tensorboard", "summary_writer", "tensorboard_wanted",
            "tensorboard_available", "write_epoch_records"]
