@@ -1,4 +1,5 @@
 """Stage behaviours through their hooks, a behaviour and stage kinds added from outside the loop."""
+import copy
 import dataclasses
 
 import pytest
@@ -286,3 +287,25 @@ def test_a_distillation_kind_reads_the_teachers_logits_beside_the_labels(monkeyp
     assert isinstance(build_kind("distill"), Distill)
     with pytest.raises(ValueError, match="unknown stage kind 'nope'"):
         build_kind("nope")
+
+
+def test_a_loop_checkpoint_written_before_behaviours_had_entries_resumes_the_same():
+    stage = stage_of(ema=0.9, max_norm=MaxNormConfig(thresh=0.5, relative=False), select="best")
+    train, val = chips(48, 1), chips(30, 2)
+
+    def fit(resume=None, save=None):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(width=4), 3)
+        fit_stage(model, stage, train, val, Context(batch_size=16, progress=False, checkpoint_every=2),
+                  resume=resume, save=save)
+        return model.state_dict()
+
+    saved = []
+    full = fit(save=saved.append)
+    new = next(s for s in saved if (s["epoch"], s["step"]) == (1, 1))  # mid-epoch 2, after a validated epoch
+    old = {k: v for k, v in new.items() if k not in ("behaviours", "kind")}
+    old.update(new["behaviours"]["selection"], ema=new["behaviours"]["ema"],
+               max_norm_radius=new["behaviours"]["max_norm"]["radius"])
+    a, b = fit(resume=copy.deepcopy(new)), fit(resume=copy.deepcopy(old))  # as if read from disk: the optimizer's
+    # load_state_dict keeps the tensors it is given and steps them in place
+    assert all(torch.equal(a[k], b[k]) and torch.equal(a[k], full[k]) for k in a)

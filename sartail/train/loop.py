@@ -144,9 +144,16 @@ def restore(sc: StageContext, behaviours: dict[str, Behaviour], resume: dict[str
     sc.history = list(resume["history"])
     torch.set_rng_state(resume["torch_rng"])
     sc.kind.load_state_dict(resume.get("kind", {}))
+    states = resume["behaviours"] if "behaviours" in resume else earlier_states(resume)
     for name, b in behaviours.items():
-        b.load_state_dict(resume["behaviours"][name])
+        b.load_state_dict(states[name])
     return Progress(resume["epoch"], resume["step"], list(resume["partial"]), resume["aug_rng"])
+
+
+def earlier_states(resume: dict[str, Any]) -> dict[str, Any]:
+    """The behaviours' states in a checkpoint written before they had entries of their own (then at its top level)."""
+    return {"ema": resume.get("ema"), "max_norm": {"radius": resume.get("max_norm_radius")},
+            "selection": {k: resume.get(k) for k in ("best_score", "best_epoch", "best_state")}}
 
 
 def loop_state(sc: StageContext, behaviours: dict[str, Behaviour], at: Progress,
