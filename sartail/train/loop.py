@@ -50,6 +50,10 @@ class Progress:
                  aug_state: torch.Tensor | None = None) -> None:
         self.epoch, self.step, self.sums, self.aug_state = epoch, step, sums or [0.0, 0.0, 0.0], aug_state
 
+    def at_epoch(self, epoch: int) -> Progress:
+        """Where ``epoch`` starts: here if this is a stop in its middle, else at its first step."""
+        return self if epoch == self.epoch and self.aug_state is not None else Progress(epoch)
+
 
 # ------------------------------------------------------------------------------ the loop
 def fit_stage(
@@ -85,8 +89,7 @@ def fit_stage(
     try:
         for epoch in range(at.epoch, stage.epochs):
             t0 = time.perf_counter()
-            resumed = epoch == at.epoch and at.aug_state is not None
-            at = Progress(epoch, at.step if resumed else 0, at.sums if resumed else None, at.aug_state if resumed else None)
+            at = at.at_epoch(epoch)
             sums = train_one_epoch(sc, behaviours, at, bar, save)
             record = validate(sc, epoch, sums)
             for b in behaviours.values():
