@@ -1,4 +1,4 @@
-"""BatchNorm recalibration after a stage (``bn_recalibrate``, sartail/train/batchnorm.py)."""
+"""BatchNorm recalibration after a stage (``bn_recalibrate``, sartail/train/behaviours/bn_recalibration.py)."""
 import pytest
 import torch
 from engine_helpers import TINY, stopped_and_resumed
