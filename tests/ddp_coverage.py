@@ -24,11 +24,11 @@ class CoverageCheck(Callback):
     def __init__(self, run: Run, out: Path) -> None:
         self.run, self.out, self.seen, self.stage, self.index = run, out, [], None, 0
 
-    def on_stage_start(self, stage, info):
-        self.stage, self.index, self.seen = stage, info["index"], []
+    def on_stage_start(self, start):
+        self.stage, self.index, self.seen = start.stage, start.index, []
 
-    def on_step(self, info):
-        self.seen.append(info["positions"].clone())
+    def on_step(self, step):
+        self.seen.append(step.positions.clone())
 
     def on_epoch_end(self, record):
         info = D.from_env()
@@ -37,13 +37,13 @@ class CoverageCheck(Callback):
         view = stage_view(self.run.data.train, self.stage)
         labels = view.labels
         sampler = EpochSampler(self.stage.sampler, labels, view.num_classes, self.stage.epochs)
-        epoch = record["epoch"] - 1
+        epoch = record.epoch - 1
         expected = sampler.indices(epoch, torch.Generator().manual_seed(stream_seed(self.run.cfg.seed, self.index, epoch, 0)))
         want = torch.bincount(expected, minlength=len(labels))
         got = torch.bincount(everyone, minlength=len(labels))
         if info.is_main:
             with open(self.out / "coverage.jsonl", "a") as fh:
-                fh.write(json.dumps({"stage": record["stage"], "epoch": record["epoch"], "train_seen": record["train_seen"],
+                fh.write(json.dumps({"stage": record.stage, "epoch": record.epoch, "train_seen": record.train_seen,
                                      "expected": int(expected.numel()), "seen": int(everyone.numel()),
                                      "missing": int((want - got).clamp_min(0).sum()),
                                      "extra": int((got - want).clamp_min(0).sum())}) + "\n")

@@ -1,4 +1,4 @@
-"""BatchNorm recalibration after a stage (``bn_recalibrate``, sartail/train/batchnorm.py)."""
+"""BatchNorm recalibration after a stage (``bn_recalibrate``, sartail/train/behaviours/bn_recalibration.py)."""
 import pytest
 import torch
 from tiny_runs import TINY, stopped_and_resumed
@@ -8,7 +8,7 @@ from sartail import Run
 from sartail.config import StageConfig, load_config
 from sartail.data.chipset import ChipSet
 from sartail.errors import ConfigError
-from sartail.train.batchnorm import clean_batches, recalibrate_bn
+from sartail.train.behaviours.bn_recalibration import clean_batches, recalibrate_bn
 
 
 def chips(n=130, size=10, seed=0):

@@ -10,7 +10,7 @@ from sartail.data.chipset import ChipSet
 from sartail.data.splits import Splits
 from sartail.run.budget import body_presentations, equal_budget_control, floor_epochs, resolve_budget, stage_lengths
 from sartail.run.sweep import Planned, resolved_plan
-from sartail.train.selection import beats_last, chip_lead, is_better, overrule_best, selection_mode
+from sartail.train.behaviours.selection import beats_last, chip_lead, is_better, overrule_best, selection_mode
 
 
 def lengths(cfg, n):
@@ -173,10 +173,10 @@ def test_the_margin_of_auto_is_counted_in_validation_chips_not_in_balanced_accur
 def test_select_auto_keeps_the_best_epoch_only_when_it_beats_the_last_by_a_chip(tmp_path, monkeypatch):
     from tiny_runs import TINY
 
-    import sartail.train.loop as loop
+    import sartail.train.behaviours.selection as selection
     from sartail import Run
 
-    monkeypatch.setattr(loop, "selection_mode", lambda stage, counts: selection_mode(stage, counts, min_val=1))
+    monkeypatch.setattr(selection, "selection_mode", lambda stage, counts: selection_mode(stage, counts, min_val=1))
     run = Run.create(load_config("ce", {**TINY, "stages.rough.epochs": 4}), tmp_path / "r", progress=False)
     run.fit()
     stage = run.results["rough"]

@@ -21,9 +21,9 @@ from sartail.errors import ConfigError
 from sartail.eval.ensemble import Ensemble, ensemble, parse_tta, shift, views
 from sartail.models import ModelConfig, build_model
 from sartail.run.inference import load_ensemble
+from sartail.train.behaviours.ema import WeightEMA
+from sartail.train.behaviours.max_norm import clip_row_norms, max_norm_radius
 from sartail.train.callbacks import Callback
-from sartail.train.ema import WeightEMA
-from sartail.train.heads import clip_row_norms, max_norm_radius
 
 
 class Watch(Callback):
@@ -32,12 +32,12 @@ class Watch(Callback):
     def __init__(self, fn, on_start=None):
         self.fn, self.start = fn, on_start
 
-    def on_stage_start(self, stage, info):
+    def on_stage_start(self, start):
         if self.start:
-            self.start(stage.name)
+            self.start(start.stage.name)
 
-    def on_step(self, info):
-        self.fn(info["stage"])
+    def on_step(self, step):
+        self.fn(step.stage)
 
 
 # ------------------------------------------------------------------------------ MaxNorm

@@ -90,8 +90,8 @@ if _spec:
 
     if _at["kind"] == "step":  # right after a training step
         class _At(_Callback):
-            def on_step(self, info):
-                if [info["stage"], info["epoch"], info["step"]] == [_at["stage"], _at["epoch"], _at["step"]]:
+            def on_step(self, step):
+                if [step.stage, step.epoch, step.step] == [_at["stage"], _at["epoch"], _at["step"]]:
                     _pause(dict(_at))
 
         _init = _pipeline.Run.__init__
@@ -465,8 +465,8 @@ def test_stop_button_from_another_thread_ends_the_stage_at_the_next_step(tmp_pat
     reached, go = threading.Event(), threading.Event()
 
     class Pause(Callback):
-        def on_step(self, info):
-            if (info["stage"], info["epoch"], info["step"]) == point:
+        def on_step(self, step):
+            if (step.stage, step.epoch, step.step) == point:
                 reached.set()
                 go.wait(60)
 

@@ -68,8 +68,8 @@ def test_every_checkpoint_sartail_writes_loads_weights_only_with_its_format(tmp_
     flag = StopFlag()
 
     class StopInBalanced(Callback):
-        def on_step(self, info):
-            if info["stage"] == "balanced" and info["step"] == 3:
+        def on_step(self, step):
+            if step.stage == "balanced" and step.step == 3:
                 flag.set()
 
     with pytest.raises(StopRequested):

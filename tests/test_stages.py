@@ -118,7 +118,7 @@ def test_stop_request_keeps_a_checkpoint_and_says_how_to_resume(tmp_path):
 
 
 def test_nan_loss_stops_the_stage_naming_the_step_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    import sartail.train.loop as S
+    import sartail.train.losses as S
 
     cfg = load_config("ce", {**TINY, "stages.rough.epochs": 2})
     run = Run.create(cfg, tmp_path / "nan", progress=False)

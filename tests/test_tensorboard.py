@@ -74,6 +74,19 @@ def test_the_tau_of_a_post_hoc_stage(tmp_path):
     assert event.value == pytest.approx(results["tau_norm"].tau) and event.step == 0  # a stage of 0 epochs
 
 
+def test_a_run_whose_config_asks_for_tensorboard_logs_its_epochs_without_the_cli(tmp_path):
+    """``tensorboard: true`` works wherever a Run trains (a notebook's ``run.fit()`` too), with one logger."""
+    cfg = load_config("ce", {**TINY, "stages.rough.epochs": 2, "tensorboard": True})
+    run = Run.create(cfg, tmp_path / "run", progress=False)
+    run.fit()
+    logger = run.tensorboard_logger()
+    assert logger is not None and logger.seen == {"rough"}
+    logger.close()
+    events = _events(tb.log_dir(tmp_path / "run")).Scalars("rough/train_loss")
+    assert [e.step for e in events] == [1, 2]  # once per epoch: the run's own logger, not a second one
+    assert Run.create(load_config("ce", TINY), tmp_path / "plain", progress=False).tensorboard_logger() is None
+
+
 def test_test_results_per_stage_and_class(logged_run):
     _, _, results, ea = logged_run
     classes = results.class_names

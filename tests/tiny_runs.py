@@ -31,9 +31,9 @@ class Recorder(Callback):
         self.stop_at = stop_at  # (stage, epoch, step) at which to ask for a stop
         self._stop = False
 
-    def on_step(self, info):
-        self.steps.append((info["stage"], info["epoch"], info["step"], info["positions"].clone()))
-        if self.stop_at and (info["stage"], info["epoch"], info["step"]) == self.stop_at:
+    def on_step(self, step):
+        self.steps.append((step.stage, step.epoch, step.step, step.positions.clone()))
+        if self.stop_at and (step.stage, step.epoch, step.step) == self.stop_at:
             self._stop = True
 
     def on_epoch_end(self, record):

@@ -100,13 +100,13 @@ class StageConfig:
             the later epoch), or ``auto``: best only when every class of the stage has at least
             ``SELECT_MIN_VAL`` validation chips and the best epoch classifies at least two
             more validation chips correctly than the last, else last (one chip per tail class
-            makes the best epoch noise; see sartail/train/selection.py and BENCHMARKS.md).
+            makes the best epoch noise; see sartail/train/behaviours/selection.py and BENCHMARKS.md).
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off); the average is what the stage validates, selects and ends with.
         max_norm: cap the head's per-class weight norms after every step (weight balancing).
         bn_recalibrate: after the stage (and its selection), recompute the BatchNorm running
             statistics over the stage's training chips, clean (centre crop, no augmentation or
-            mixing), the weights unchanged (SWA's ``update_bn``; sartail/train/batchnorm.py).
+            mixing), the weights unchanged (SWA's ``update_bn``; sartail/train/behaviours/bn_recalibration.py).
             For stages whose statistics saw mixed batches or belong to raw weights under an EMA.
     """
 

@@ -24,7 +24,7 @@ from ..train.tensorboard import (
     is_main,
     log_dir,
     summary_writer,
-    tensorboard_available,
+    tensorboard_wanted,
     write_epoch_records,
 )
 from .figures import confusion_figure, figure_png
@@ -112,35 +112,21 @@ def write_test_results(logdir: str | os.PathLike, results: RunResults,
         writer.close()
 
 
-def wanted(setting: bool | str) -> bool:
-    """Whether a run's ``tensorboard`` setting turns logs on (``auto``: if the package is installed)."""
-    return tensorboard_available() if setting == "auto" else bool(setting)
-
-
-class _StagesSeen(TensorBoardLogger):
-    """The per-epoch logger, noting which stages it saw train."""
-
-    def __init__(self, logdir: str | os.PathLike) -> None:
-        super().__init__(logdir)
-        self.seen: set[str] = set()
-
-    def on_stage_start(self, stage: Any, info: dict[str, Any]) -> None:
-        self.seen.add(stage.name)
-        super().on_stage_start(stage, info)
+wanted = tensorboard_wanted
 
 
 class RunLogs:
     """TensorBoard logs of one :class:`~sartail.run.run.Run` (``sartail run``/``demo``, ``tensorboard: true``).
 
-    :meth:`attach` adds the per-epoch logger to the run's callbacks before it trains; :meth:`finish`
-    closes it, writes the epoch records of stages copied from another run (``--reuse``: the
+    The run itself trains with its per-epoch logger (:meth:`~sartail.run.run.Run.tensorboard_logger`);
+    :meth:`finish` closes it, writes the epoch records of stages copied from another run (``--reuse``: the
     logger never saw them train) and the test results after scoring.
     """
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self.logger = _StagesSeen(log_dir(run.dir.path))  # the clear error if tensorboard is missing
-        run.callbacks.append(self.logger)
+        logger = run.tensorboard_logger()  # the clear error if tensorboard is missing
+        self.logger = logger if logger is not None else TensorBoardLogger(log_dir(run.dir.path))
 
     @classmethod
     def attach(cls, run: Run) -> RunLogs | None:
@@ -158,7 +144,6 @@ class RunLogs:
 
     def finish(self, results: RunResults) -> None:
         self.logger.close()
-        self.run.callbacks.remove(self.logger)
         logdir = log_dir(self.run.dir.path)
         reused = set(self.reused_stages())
         if reused:

@@ -33,6 +33,7 @@ from ..train.callbacks import Callback, StopFlag, sigint_as_stop
 from ..train.heads import set_head_classes
 from ..train.loop import Context, fit_stage
 from ..train.result import StageResult
+from ..train.tensorboard import TensorBoardLogger, log_dir, tensorboard_wanted
 from .budget import resolve_budget
 from .lock import RunLock
 from .reuse import stage_key
@@ -74,6 +75,7 @@ class Run:
         self._metrics_lines = 0
         self.lock = RunLock(run_dir.path)
         self._tidy_on_write = False  # a resume whose leftovers are cleaned when it first writes
+        self._tensorboard: TensorBoardLogger | None = None
 
     def writing(self, doing: str = "write to") -> Any:
         """The run folder's writer lock (:mod:`sartail.run.lock`), held by rank 0 around every write."""
@@ -191,12 +193,20 @@ class Run:
         self.dir.log_metrics(record)
         self._metrics_lines += 1
 
+    def tensorboard_logger(self) -> TensorBoardLogger | None:
+        """The per-epoch TensorBoard logger that trains with this run when its config says ``tensorboard: true``
+        (or ``auto`` with the package installed); ``None`` otherwise and on processes other than the main one."""
+        if self._tensorboard is None and self.dist.is_main and tensorboard_wanted(self.cfg.tensorboard):
+            self._tensorboard = TensorBoardLogger(log_dir(self.dir.path))
+        return self._tensorboard
+
     def context(self, callbacks: Sequence[Callback] = ()) -> Context:
         c = self.cfg
+        logger = self.tensorboard_logger()
         return Context(device=self.device, seed=c.seed, batch_size=c.batch_size, eval_batch_size=c.eval_batch_size,
                        amp=c.amp, channels_last=c.channels_last, checkpoint_every=c.checkpoint_every,
                        shots=c.shots, dist=self.dist,
-                       callbacks=[*self.callbacks, *callbacks], progress=self.progress, log=self._log,
+                       callbacks=[*self.callbacks, *([logger] if logger is not None else []), *callbacks], progress=self.progress, log=self._log,
                        timing=self.dir.log_timing, input_size=c.data.size if c.data.load_size else None)
 
     def _restore(self) -> tuple[int, dict[str, Any] | None]:

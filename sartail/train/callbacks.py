@@ -6,20 +6,23 @@ import threading
 from contextlib import contextmanager
 from typing import Any
 
-from ..config import StageConfig
-from .result import StageResult
+from .events import EpochRecord, StageEnd, StageStart, StepEnd
 
 
 class Callback:
-    """Hooks into the loop (all optional). ``should_stop`` is polled before every step."""
+    """Hooks into the loop that watch it (all optional); ``should_stop`` is polled before every step.
 
-    def on_stage_start(self, stage: StageConfig, info: dict[str, Any]) -> None: ...
+    A callback observes: it logs, draws or asks for a stop. What changes training (an average
+    of the weights, a cap on the head) is a stage behaviour (:mod:`sartail.train.behaviours`).
+    """
 
-    def on_step(self, info: dict[str, Any]) -> None: ...
+    def on_stage_start(self, start: StageStart) -> None: ...
 
-    def on_epoch_end(self, record: dict[str, Any]) -> None: ...
+    def on_step(self, step: StepEnd) -> None: ...
 
-    def on_stage_end(self, stage: StageConfig, result: StageResult) -> None: ...
+    def on_epoch_end(self, record: EpochRecord) -> None: ...
+
+    def on_stage_end(self, end: StageEnd) -> None: ...
 
     def should_stop(self) -> bool:
         return False

@@ -54,18 +54,3 @@ def set_train_mode(model: Classifier, stage: StageConfig) -> None:
     model.train()
     if stage.train != "all" and stage.bn == "frozen":
         model.body.eval()
-
-
-def max_norm_radius(head: Head, thresh: float, relative: bool) -> float:
-    """The radius MaxNorm caps the head's weight rows at (see :class:`~sartail.config.MaxNormConfig`)."""
-    if not relative:
-        return float(thresh)
-    norms = head.weight.detach().norm(dim=1)
-    return float(norms.min() + thresh * (norms.max() - norms.min()))
-
-
-@torch.no_grad()
-def clip_row_norms(head: Head, radius: float) -> None:
-    """Scale every weight row longer than ``radius`` back onto it (the bias is not capped, as the authors')."""
-    norms = head.weight.norm(dim=1, keepdim=True)
-    head.weight.mul_(torch.where(norms > radius, radius / norms.clamp_min(1e-12), torch.ones_like(norms)))

@@ -14,4 +14,4 @@ class StageResult:
     val: dict[str, Any]
     tau: float | None = None
     best_epoch: int | None = None
-    selected: str = ""  #: which epoch was kept and why (see :mod:`sartail.train.selection`)
+    selected: str = ""  #: which epoch was kept and why (see :mod:`sartail.train.behaviours.selection`)

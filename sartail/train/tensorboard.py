@@ -32,6 +32,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .callbacks import Callback
+from .events import EpochRecord, StageEnd, StageStart
 
 LOG_DIR = "tensorboard"
 EPOCH_SCALARS = ("train_loss", "train_acc", "lr", "val_top1", "val_balanced", "val_loss")
@@ -45,6 +46,11 @@ def tensorboard_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def tensorboard_wanted(setting: bool | str) -> bool:
+    """Whether a run's ``tensorboard`` setting turns logs on (``auto``: if the package is installed)."""
+    return tensorboard_available() if setting == "auto" else bool(setting)
 
 
 def require_tensorboard() -> None:
@@ -104,6 +110,7 @@ class TensorBoardLogger(Callback):
         self.logdir = Path(logdir)
         self._writer: Any = None
         self._main = is_main()
+        self.seen: set[str] = set()  #: the stages it saw train
 
     @property
     def writer(self) -> Any:
@@ -111,20 +118,22 @@ class TensorBoardLogger(Callback):
             self._writer = summary_writer(self.logdir)
         return self._writer
 
-    def on_stage_start(self, stage: Any, info: dict[str, Any]) -> None:
+    def on_stage_start(self, start: StageStart) -> None:
+        self.seen.add(start.stage.name)
         if self._main:
-            self.writer.add_text(f"{stage.name}/stage", f"{stage.description or stage.name}: {info['epochs']} epochs "
-                                 f"of {info['steps_per_epoch']} steps on {info['chips']:,} chips of "
-                                 f"{len(info['classes'])} classes", int(info["start_epoch"]))
+            stage = start.stage
+            self.writer.add_text(f"{stage.name}/stage", f"{stage.description or stage.name}: {start.epochs} epochs "
+                                 f"of {start.steps_per_epoch} steps on {start.chips:,} chips of "
+                                 f"{len(start.classes)} classes", start.start_epoch)
 
-    def on_epoch_end(self, record: dict[str, Any]) -> None:
+    def on_epoch_end(self, record: EpochRecord) -> None:
         if self._main:
-            _write_epoch(self.writer, record)
+            _write_epoch(self.writer, record.as_dict())
             self.writer.flush()
 
-    def on_stage_end(self, stage: Any, result: Any) -> None:
-        if self._main and result.tau is not None:
-            self.writer.add_scalar(f"{stage.name}/tau", float(result.tau), int(stage.epochs))
+    def on_stage_end(self, end: StageEnd) -> None:
+        if self._main and end.result.tau is not None:
+            self.writer.add_scalar(f"{end.stage.name}/tau", float(end.result.tau), int(end.stage.epochs))
         if self._writer is not None:
             self._writer.flush()
 
@@ -157,5 +166,5 @@ def write_epoch_records(logdir: str | os.PathLike, records: Iterable[Mapping[str
 
 
 __all__ = ["INSTALL_HINT", "LOG_DIR", "TensorBoardLogger", "finite_number", "is_main", "log_dir",
-           "require_tensorboard", "summary_writer",
+           "require_tensorboard", "summary_writer", "tensorboard_wanted",
            "tensorboard_available", "write_epoch_records"]

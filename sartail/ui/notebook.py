@@ -41,6 +41,7 @@ from ..run.rundir import RunDir
 from ..run.sweep import Planned, sweep
 from ..run.threads import THREADS_ENV, env_threads, set_threads
 from ..train.callbacks import Callback
+from ..train.events import EpochRecord, StageStart
 from .params import Params, parse_value
 from .params import params as _params
 
@@ -141,15 +142,15 @@ class EpochPrinter(Callback):
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
 
-    def on_stage_start(self, stage: Any, info: dict[str, Any]) -> None:
+    def on_stage_start(self, start: StageStart) -> None:
         self.t0 = time.perf_counter()
-        print(f"training stage {stage.name}: {stage.epochs} epochs on {info['chips']:,} chips of "
-              f"{len(info['classes'])} classes", flush=True)
+        print(f"training stage {start.stage.name}: {start.epochs} epochs on {start.chips:,} chips of "
+              f"{len(start.classes)} classes", flush=True)
 
-    def on_epoch_end(self, record: dict[str, Any]) -> None:
-        val = record.get("val_balanced")
+    def on_epoch_end(self, record: EpochRecord) -> None:
+        val = record.val_balanced
         v = f", validation balanced accuracy {100 * val:.1f}%" if val is not None else ""
-        print(f"  epoch {record['epoch']}: loss {record['train_loss']:.3f}{v} "
+        print(f"  epoch {record.epoch}: loss {record.train_loss:.3f}{v} "
               f"({time.perf_counter() - self.t0:.0f} s)", flush=True)
 
 

@@ -21,6 +21,7 @@ from ...config import stage_settings
 from ...errors import SartailError, StopRequested
 from ...report import figures as plots
 from ...train.callbacks import Callback, StopFlag
+from ...train.events import EpochRecord, StageStart, StepEnd
 from .chooser import RecipeChooser
 from .common import _note, _run_lock, _show
 from .picker import ClassRemovalPicker
@@ -31,13 +32,13 @@ class _PanelCallback(Callback):
     def __init__(self, panel: StagePanel) -> None:
         self.panel = panel
 
-    def on_stage_start(self, stage: Any, info: dict[str, Any]) -> None:
-        self.panel._stage_started(stage, info)
+    def on_stage_start(self, start: StageStart) -> None:
+        self.panel._stage_started(start)
 
-    def on_step(self, info: dict[str, Any]) -> None:
-        self.panel._step(info)
+    def on_step(self, step: StepEnd) -> None:
+        self.panel._step(step)
 
-    def on_epoch_end(self, record: dict[str, Any]) -> None:
+    def on_epoch_end(self, record: EpochRecord) -> None:
         self.panel._epoch(record)
 
 
@@ -350,29 +351,30 @@ class StagePanel(W.VBox):
     def _notify(self) -> None:
         self.finished += 1
 
-    def _stage_started(self, stage: Any, info: dict[str, Any]) -> None:
-        self._stage_name = stage.name
-        spe = max(int(info["steps_per_epoch"]), 1)
+    def _stage_started(self, start: StageStart) -> None:
+        name = start.stage.name
+        self._stage_name = name
+        spe = max(start.steps_per_epoch, 1)
         self._steps_per_epoch = spe
-        self._planned[stage.name] = int(info["epochs"])
-        self.progress.max = max(int(info["epochs"]) * spe, 1)
-        self.progress.value = min(int(info["start_epoch"]) * spe, self.progress.max)
-        self._set_status(_note(f"Training stage {html.escape(stage.name)}: {info['epochs']} epochs of {spe} steps on "
-                               f"{info['chips']:,} chips of {len(info['classes'])} classes …"))
+        self._planned[name] = start.epochs
+        self.progress.max = max(start.epochs * spe, 1)
+        self.progress.value = min(start.start_epoch * spe, self.progress.max)
+        self._set_status(_note(f"Training stage {html.escape(name)}: {start.epochs} epochs of {spe} steps on "
+                               f"{start.chips:,} chips of {len(start.classes)} classes …"))
 
-    def _step(self, info: dict[str, Any]) -> None:
-        done = (info["epoch"] - 1) * info["steps"] + info["step"]
+    def _step(self, s: StepEnd) -> None:
+        done = (s.epoch - 1) * s.steps + s.step
         self.progress.value = min(done, self.progress.max)
-        self.steps.append((info["epoch"] - 1 + info["step"] / max(info["steps"], 1), float(info["loss"]), info["stage"]))
+        self.steps.append((s.epoch - 1 + s.step / max(s.steps, 1), float(s.loss), s.stage))
         now = time.perf_counter()
         if now - self._last_status > 0.3:
             self._last_status = now
-            self._set_status(_note(f"Stage {html.escape(info['stage'])}: epoch {info['epoch']}/{info['epochs']}, "
-                                   f"step {info['step']}/{info['steps']}, loss {info['loss']:.3f}"))
+            self._set_status(_note(f"Stage {html.escape(s.stage)}: epoch {s.epoch}/{s.epochs}, "
+                                   f"step {s.step}/{s.steps}, loss {s.loss:.3f}"))
         self._draw()
 
-    def _epoch(self, record: dict[str, Any]) -> None:
-        self.records.append(dict(record))
+    def _epoch(self, record: EpochRecord) -> None:
+        self.records.append(record.as_dict())
         self._draw(force=True)
 
     def _draw(self, force: bool = False) -> None:

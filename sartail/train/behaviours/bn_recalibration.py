@@ -14,7 +14,10 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
-from ..data.chipset import ChipSet
+from ...config import StageConfig
+from ...data.chipset import ChipSet
+from ..stage import StageContext
+from .base import Behaviour
 
 
 def clean_batches(chips: ChipSet, batch_size: int, *, size: int | None = None, device: torch.device | None = None,
@@ -44,3 +47,21 @@ def recalibrate_bn(model: nn.Module, chips: ChipSet, batch_size: int, *, size: i
     if layers and len(chips):
         update_bn(clean_batches(chips, batch_size, size=size, device=device, channels_last=channels_last), model)
     return layers
+
+
+class BNRecalibration(Behaviour):
+    """At the end of the stage (after the weights it keeps are in place), recalibrates BatchNorm
+    on the stage's clean training chips and logs a record of it."""
+
+    name = "bn_recalibration"
+
+    @staticmethod
+    def wanted(stage: StageConfig) -> bool:
+        return bool(stage.bn_recalibrate)
+
+    def on_stage_end(self, context: StageContext) -> None:
+        train = context.train
+        layers = recalibrate_bn(context.model, train, context.batch_size, size=context.ctx.input_size,
+                                device=context.device, channels_last=context.channels_last)
+        context.log({"stage": context.stage.name, "stage_index": context.index, "epoch": context.stage.epochs,
+                     "bn_recalibrated": len(train), "bn_layers": layers})

@@ -13,9 +13,14 @@ accuracy, where a single chip of a small class outweighs one of a large class.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from typing import Any
 
-from ..config import SELECT_MIN_VAL, StageConfig
+from ...config import SELECT_MIN_VAL, StageConfig
+from ..events import EpochRecord
+from ..stage import StageContext
+from .base import Behaviour
 
 
 def selection_mode(stage: StageConfig, val_counts: Sequence[int] | None,
@@ -62,3 +67,58 @@ def overrule_best(stage: StageConfig, best_epoch: int | None, best_top1: float, 
 def is_better(score: float, best: float) -> bool:
     """Ties go to the later epoch (a plateau's end, not its first epoch)."""
     return score >= best
+
+
+class EpochSelection(Behaviour):
+    """Keeps the weights of the epoch ``select`` asks for, and says which epoch and why (``StageResult.selected``).
+
+    With ``best``, the scored model's weights are copied whenever an epoch's validation
+    balanced accuracy is at least the best so far; at the end of the stage they are restored,
+    unless ``auto`` overrules the best epoch (:func:`overrule_best`).
+    """
+
+    name = "selection"
+
+    def __init__(self, stage: StageConfig) -> None:
+        self.stage = stage
+        self.mode, self.why = "last", ""
+        self.best_score, self.best_epoch = -1.0, None  # type: float, int | None
+        self.best_state: dict[str, Any] | None = None
+        self.n_val = 0
+
+    @staticmethod
+    def wanted(stage: StageConfig) -> bool:
+        return True
+
+    def on_stage_start(self, context: StageContext) -> None:
+        val = context.val
+        counts = val.class_counts().tolist() if val is not None and len(val) else []
+        self.n_val = sum(counts)
+        self.mode, self.why = selection_mode(self.stage, counts or None)
+
+    def on_epoch_end(self, context: StageContext, record: EpochRecord) -> None:
+        if self.mode == "best" and record.val_balanced is not None and is_better(record.val_balanced, self.best_score):
+            self.best_score, self.best_epoch = record.val_balanced, record.epoch
+            self.best_state = copy.deepcopy(context.scored.state_dict())
+
+    def on_stage_end(self, context: StageContext) -> None:
+        stage, mode, why = self.stage, self.mode, self.why
+        if mode == "best" and self.best_state is not None:
+            top1 = {r["epoch"]: r["val_top1"] for r in context.history if "val_top1" in r}
+            overruled = overrule_best(stage, self.best_epoch, top1.get(self.best_epoch, 0.0), top1.get(stage.epochs),
+                                      self.n_val)
+            if overruled:
+                mode, why, self.best_epoch = "last", overruled, None
+        if mode == "best" and self.best_state is not None:
+            context.model.load_state_dict(self.best_state)
+            why = f"epoch {self.best_epoch} of {stage.epochs}: {why}"
+        elif stage.epochs:
+            why = f"epoch {stage.epochs} of {stage.epochs}: {why}"
+        context.best_epoch, context.selected = self.best_epoch, why
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best_score": self.best_score, "best_epoch": self.best_epoch, "best_state": self.best_state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best_score, self.best_epoch = state["best_score"], state["best_epoch"]
+        self.best_state = state["best_state"]
