@@ -100,7 +100,7 @@ class StageConfig:
             the later epoch), or ``auto``: best only when every class of the stage has at least
             ``SELECT_MIN_VAL`` validation chips and the best epoch classifies at least two
             more validation chips correctly than the last, else last (one chip per tail class
-            makes the best epoch noise; see sartail/train/behaviours/selection.py and BENCHMARKS.md).
+            makes the best epoch noise; see sartail/train/behaviours/selection.py and BENCHMARKS.md, model selection).
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off); the average is what the stage validates, selects and ends with.
         max_norm: cap the head's per-class weight norms after every step (weight balancing).
