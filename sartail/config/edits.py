@@ -48,8 +48,8 @@ def epoch_scaled(cfg: RunConfig, k: float) -> RunConfig:
     """Every stage's epochs times ``k`` (``--epoch-scale``): recipes keep their proportions.
 
     >>> from sartail.config import load_config
-    >>> [s.epochs for s in epoch_scaled(load_config("three_stage"), 4).stages]
-    [120, 80, 40, 40]
+    >>> tuple(s.epochs for s in epoch_scaled(load_config("three_stage"), 4).stages)
+    (120, 80, 40, 40)
     """
     return cfg.with_epochs([scale_epochs(s.epochs, k) for s in cfg.stages])
 
