@@ -180,7 +180,7 @@ class DataConfig:
         load_size: load a larger centre region (> ``size``) for training and train on random
             ``size`` crops of its real pixels; validation and test chips are the centre ``size``
             (A-ConvNets' habit). ``None``: train on the centre ``size`` as well (the default:
-            on MSTAR the padded shift was better, see README "Inputs per data kind").
+            on MSTAR the padded shift was better, BENCHMARKS.md, inputs per data kind).
         profile: build a long-tailed subset of ``train``: ``exp``, ``step``, ``mavoc`` or
             ``counts`` (with ``counts``), imbalance ``ratio``, drawn with ``subset_seed``
             (default: the run's seed, so multi-seed runs vary the subset too).
