@@ -31,6 +31,7 @@ from ..eval.score import score
 from ..models import Classifier, build_model
 from ..train.callbacks import Callback, StopFlag, sigint_as_stop
 from ..train.heads import set_head_classes
+from ..train.kinds import build_kind
 from ..train.loop import Context, fit_stage
 from ..train.result import StageResult
 from ..train.tensorboard import TensorBoardLogger, log_dir, tensorboard_wanted
@@ -273,7 +274,9 @@ class Run:
                     self.dir.save(self.dir.checkpoints / LAST, {"stage_index": i, "loop": state, "bank": self.bank,
                                                                  "metrics_lines": self._metrics_lines, "meta": self._meta()})
 
-            result = fit_stage(self.model, stage, train, val, ctx, index=i, resume=loop, save=save)
+            kind = build_kind(stage.kind)
+            result = fit_stage(self.model, stage, train, val if kind.uses_labels else None, ctx, index=i,
+                               resume=loop, save=save, kind=kind)
             loop = None
             self.results[stage.name] = result
             if self.dist.is_main:
@@ -343,6 +346,8 @@ class Run:
         selected: dict[str, str] = {}
         final_logits = None
         for i, stage in enumerate(self.cfg.stages):
+            if not build_kind(stage.kind).uses_labels:
+                continue  # a self-supervised stage's head is untrained: no classifier score to report
             path = self.dir.stage_checkpoint(i, stage.name)
             model = self.load_model(path)
             m, logits = self._score(model, stage, ctx)
@@ -374,6 +379,8 @@ class Run:
     def score_stage(self, name: str) -> StageMetrics:
         """Test-set metrics of one finished stage (as in ``results.json``), without finishing the run."""
         i = self.cfg.stage_index(name)
+        if not build_kind(self.cfg.stages[i].kind).uses_labels:
+            raise RunError(f"stage {name!r} is self-supervised pre-training: its head is untrained, so it has no test score")
         path = self.dir.stage_checkpoint(i, name)
         if not path.exists():
             raise RunError(f"stage {name!r} has not finished in {self.dir.path}")
