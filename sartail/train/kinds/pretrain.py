@@ -36,7 +36,7 @@ class Pretrain(StageKind):
         self.rows = train.rows.to(device)
         with torch.random.fork_rng(devices=[]):  # the heads' initial weights leave the global stream alone
             torch.manual_seed(context.ctx.seed + 7919 * (context.index + 1))
-            self.heads = build_ssl_heads(ssl.method, int(context.model.body.out_features), ssl.dim).to(device)
+            self.heads = build_ssl_heads(ssl.method, context.model.head.weight.shape[1], ssl.dim).to(device)
         self.heads.train()
         context.criterion = None
         return list(self.heads.parameters())
