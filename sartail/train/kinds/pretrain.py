@@ -57,7 +57,9 @@ class Pretrain(StageKind):
         self.heads = None  # the projector and predictor do not outlive the stage
 
     def state_dict(self) -> dict[str, Any]:
-        return {"heads": self.heads.state_dict()} if self.heads is not None else {}
+        if self.heads is None:
+            return {}
+        return {"heads": {k: v.detach().clone() for k, v in self.heads.state_dict().items()}}  # a copy: training goes on
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state and self.heads is not None:
