@@ -145,3 +145,41 @@ def test_the_pretrained_recipes_run_end_to_end_and_the_pretrain_stage_is_not_sco
     assert run.results["pretrain"].val == {}
     with pytest.raises(RunError, match="self-supervised pre-training"):
         run.score_stage("pretrain")
+
+
+def test_an_unlabelled_pool_feeds_the_pretrain_stage_only_counts_in_its_budget_and_is_named(tmp_path, write_chip):
+    import numpy as np
+
+    for i in range(20):
+        write_chip(tmp_path / "pool" / f"chip{i}.png", np.full((40, 40), 5 * i, np.uint8))
+    cfg = load_config("ce_pretrained", {**TINY, "data.unlabelled": f"folder:{tmp_path / 'pool'}"})
+    run = Run.create(cfg, tmp_path / "run", progress=False)
+    n_train = len(run.data.train)
+    assert len(run.data.unlabelled) == 20 and (run.data.unlabelled.labels == -1).all()
+    assert stage_lengths(run.cfg, run.data) == [n_train + 20, n_train]  # the pool is pre-training's only
+    results = run.fit_and_test()
+    assert run.results["pretrain"].history[-1]["train_seen"] == n_train + 20
+    assert run.results["rough"].history[-1]["train_seen"] == n_train
+    assert results.data["unlabelled_pool"] == f"folder:{(tmp_path / 'pool').resolve()}"
+    assert results.data["unlabelled_chips"] == 20
+    assert "unlabelled_pool" not in Run.create(load_config("ce", TINY), tmp_path / "plain", progress=False).data.summary()
+
+
+def test_a_bad_unlabelled_pool_is_a_one_line_error_before_training(tmp_path):
+    from sartail.errors import DataError
+
+    with pytest.raises(ConfigError, match="data.unlabelled must be KIND:PATH"):
+        load_config("ce_pretrained", {"data.unlabelled": "nowhere"})
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="holds no chips"):
+        Run.create(load_config("ce_pretrained", {**TINY, "data.unlabelled": f"folder:{tmp_path / 'empty'}"}),
+                   tmp_path / "r1", progress=False)
+    assert not (tmp_path / "r1" / "checkpoints").exists() or not any((tmp_path / "r1" / "checkpoints").iterdir())
+
+
+def test_the_unlabelled_option_reaches_the_config_from_the_command_line():
+    from sartail.cli.parser import build_parser
+    from sartail.launch.params import data_overrides, params_from_args
+
+    args = build_parser().parse_args(["run", "ce_pretrained", "--unlabelled", "mavoc_test:/chips"])
+    assert data_overrides(params_from_args(args))["data.unlabelled"] == "mavoc_test:/chips"

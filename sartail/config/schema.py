@@ -205,6 +205,10 @@ class DataConfig:
         val_fraction: stratified validation split of the training chips, used for model
             selection; the test set never chooses anything.
         scale, test_per_class: size of the synthetic data.
+        unlabelled: a pool of unlabelled chips (``kind:path``: ``folder``, ``mavoc_test``, or a
+            labelled kind whose labels are dropped) that the ``pretrain`` stages see beside the
+            training chips; it may not be the labelled test set (nor, when the test set is a
+            fold of ``train``, the training data itself). ``None``: the training chips only.
     """
 
     train: str = "synthetic"
@@ -221,8 +225,11 @@ class DataConfig:
     scale: float = 0.015
     test_per_class: int = 80
     skip_bad: bool = False
+    unlabelled: str | None = None
 
     def __post_init__(self) -> None:
+        if self.unlabelled is not None and ":" not in self.unlabelled:
+            raise ConfigError(f"data.unlabelled must be KIND:PATH (folder:, mavoc_test:, mstar:, mavoc:), got {self.unlabelled!r}")
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"data.val_fraction must lie in (0, 1), got {self.val_fraction}")
         if not 0 < self.test_fraction < 1:

@@ -24,7 +24,7 @@ import torch
 from .. import distributed as D
 from ..config import RunConfig
 from ..data.chipset import ChipSet
-from ..data.splits import Splits, prepare_data, stage_view
+from ..data.splits import Splits, prepare_data, pretrain_chips, stage_view
 from ..errors import RunError, StopRequested
 from ..eval.results import RunResults, StageMetrics
 from ..eval.score import score
@@ -264,7 +264,7 @@ class Run:
         assert self.model is not None
         for i in indices:
             stage = self.cfg.stages[i]
-            train, val = stage_view(self.data.train, stage), stage_view(self.data.val, stage)
+            train, val = pretrain_chips(self.data, stage), stage_view(self.data.val, stage)
             if loop is None and self._reuse_stage(i):
                 continue
             set_head_classes(self.model, train.class_ids, self.bank)
