@@ -5,11 +5,11 @@
 >>> run = Run.create(cfg, "runs/example")                           # doctest: +SKIP
 >>> results = run.fit_and_test()                                    # doctest: +SKIP
 
-A :class:`Run` trains its stages one after the other through :func:`sartail.train.loop.fit_stage`.
-Before each stage the head is given the stage's classes (rows handed over in order, see
-:func:`~sartail.train.heads.set_head_classes`). After each stage a checkpoint is written; during
-a stage, ``last.pt`` holds the loop's state, so a killed run resumes where it was. The test
-set is scored once, after the last stage, for every stage's model.
+A :class:`Run` trains its stages one after the other through :func:`sartail.train.loop.fit_stage`, each with
+its kind (``StageConfig.kind``). Before each stage the head is given the stage's classes (rows handed over in
+order, see :func:`~sartail.train.heads.set_head_classes`). After each stage a checkpoint is written; during a
+stage, ``last.pt`` holds the loop's state, so a killed run resumes where it was. The test set is scored once,
+after the last stage, for every stage's model but a self-supervised stage's (its head is untrained).
 """
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ from ..eval.score import score
 from ..models import Classifier, build_model
 from ..train.callbacks import Callback, StopFlag, sigint_as_stop
 from ..train.heads import set_head_classes
-from ..train.kinds import build_kind
-from ..train.loop import Context, fit_stage
+from ..train.loop import Context, build_kind, fit_stage
 from ..train.result import StageResult
 from ..train.tensorboard import TensorBoardLogger, log_dir, tensorboard_wanted
 from .budget import resolve_budget
@@ -274,9 +273,7 @@ class Run:
                     self.dir.save(self.dir.checkpoints / LAST, {"stage_index": i, "loop": state, "bank": self.bank,
                                                                  "metrics_lines": self._metrics_lines, "meta": self._meta()})
 
-            kind = build_kind(stage.kind)
-            result = fit_stage(self.model, stage, train, val if kind.uses_labels else None, ctx, index=i,
-                               resume=loop, save=save, kind=kind)
+            result = fit_stage(self.model, stage, train, val, ctx, index=i, resume=loop, save=save)  # the stage's kind
             loop = None
             self.results[stage.name] = result
             if self.dist.is_main:
@@ -345,9 +342,7 @@ class Run:
         val: dict[str, dict[str, Any]] = {}
         selected: dict[str, str] = {}
         final_logits = None
-        for i, stage in enumerate(self.cfg.stages):
-            if not build_kind(stage.kind).uses_labels:
-                continue  # a self-supervised stage's head is untrained: no classifier score to report
+        for i, stage in ((i, s) for i, s in enumerate(self.cfg.stages) if build_kind(s.kind).uses_labels):
             path = self.dir.stage_checkpoint(i, stage.name)
             model = self.load_model(path)
             m, logits = self._score(model, stage, ctx)
