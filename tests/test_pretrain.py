@@ -163,6 +163,10 @@ def test_an_unlabelled_pool_feeds_the_pretrain_stage_only_counts_in_its_budget_a
     assert results.data["unlabelled_pool"] == f"folder:{(tmp_path / 'pool').resolve()}"
     assert results.data["unlabelled_chips"] == 20
     assert "unlabelled_pool" not in Run.create(load_config("ce", TINY), tmp_path / "plain", progress=False).data.summary()
+    plain = Run.create(load_config("ce", {**TINY, "data.unlabelled": f"folder:{tmp_path / 'pool'}"}), tmp_path / "ce",
+                       progress=False)  # a pool given to a recipe that does not pre-train: loaded, not claimed
+    assert "unlabelled_pool" not in plain.data.summary(plain.cfg.stages)
+    assert stage_lengths(plain.cfg, plain.data) == [len(plain.data.train)]
 
 
 def test_a_bad_unlabelled_pool_is_a_one_line_error_before_training(tmp_path):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -24,9 +25,11 @@ class Splits:
     test: ChipSet
     unlabelled: ChipSet | None = None  #: extra chips for the ``pretrain`` stages, labels dropped
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, stages: Sequence[StageConfig] | None = None) -> dict[str, Any]:
+        """What the chips are; the unlabelled pool is named when one of ``stages`` (default: any) pre-trains on it."""
+        used = self.unlabelled is not None and (stages is None or any(s.kind == "pretrain" for s in stages))
         pool = {"unlabelled_pool": self.unlabelled.source or "given chips", "unlabelled_chips": len(self.unlabelled)} \
-            if self.unlabelled is not None else {}
+            if used and self.unlabelled is not None else {}
         return {
             "classes": list(self.train.class_names),
             "train_counts": self.train.class_counts().tolist(),

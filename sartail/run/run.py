@@ -352,7 +352,7 @@ class Run:
             if ckpt.get("selected"):
                 selected[stage.name] = ckpt["selected"]
             final_logits = logits
-        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name,
+        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(self.cfg.stages), stages, val, self.cfg.stages[-1].name,
                          selected, self.cfg.budget.note)
         if self.dist.is_main:
             self.dir.write_results(out)
