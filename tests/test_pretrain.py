@@ -187,3 +187,16 @@ def test_the_unlabelled_option_reaches_the_config_from_the_command_line():
 
     args = build_parser().parse_args(["run", "ce_pretrained", "--unlabelled", "mavoc_test:/chips"])
     assert data_overrides(params_from_args(args))["data.unlabelled"] == "mavoc_test:/chips"
+
+
+def test_the_ssl_defaults_are_the_views_and_methods_the_components_know():
+    from sartail.config import SSLConfig
+    from sartail.config.components import SSL_METHOD_NAMES
+    from sartail.data.views import DEFAULT_VIEW, parse_view
+    from sartail.ssl_heads import SSL_METHODS
+
+    assert parse_view(SSLConfig().view) == DEFAULT_VIEW and SSL_METHOD_NAMES == SSL_METHODS
+    with pytest.raises(ConfigError, match="unknown view transform 'blur'"):
+        pretrained_with = dataclasses.replace(pretrain_stage(), ssl=SSLConfig(view="flip=1,blur=2"))
+        fit_stage(build_model(ModelConfig(width=4), 3), pretrained_with, chips(48, 1), None,
+                  Context(batch_size=16, progress=False))
