@@ -200,3 +200,17 @@ def test_the_ssl_defaults_are_the_views_and_methods_the_components_know():
         pretrained_with = dataclasses.replace(pretrain_stage(), ssl=SSLConfig(view="flip=1,blur=2"))
         fit_stage(build_model(ModelConfig(width=4), 3), pretrained_with, chips(48, 1), None,
                   Context(batch_size=16, progress=False))
+
+
+def test_the_protocol_pool_is_what_the_long_tailed_subset_left_out_and_no_test_or_validation_chip():
+    over = {**TINY, "data.scale": 0.01, "data.profile": "exp", "data.ratio": 10, "data.unlabelled": "protocol"}
+    from sartail.data.splits import prepare_data
+    from sartail.errors import DataError
+
+    data = prepare_data(load_config("ce_pretrained", over), progress=False)
+    pool = set(data.unlabelled.chip_ids)
+    assert len(pool) == len(data.unlabelled) > 0 and (data.unlabelled.labels == -1).all()
+    for part in (data.train, data.val, data.test):
+        assert not pool & set(part.chip_ids)
+    with pytest.raises(DataError, match="protocol pool .* is empty"):  # no long-tailed subset: nothing left out
+        prepare_data(load_config("ce_pretrained", {**TINY, "data.unlabelled": "protocol"}), progress=False)

@@ -33,7 +33,8 @@ def data_options(sp: argparse.ArgumentParser, *, subset_seed: bool = True) -> No
     sp.add_argument("--ratio", type=O.positive_float, help="imbalance ratio of the long-tail profile")
     sp.add_argument("--unlabelled", metavar="KIND:PATH",
                     help="unlabelled chips that pre-training stages (kind: pretrain) see beside the training chips: "
-                         "folder:PATH, mavoc_test:PATH, or a labelled kind whose labels are dropped; never the test set")
+                         "folder:PATH, mavoc_test:PATH, a labelled kind whose labels are dropped, or 'protocol' (the chips the "
+                         "long-tailed subset left out, outside the test and validation folds); never the test set")
     if subset_seed:
         sp.add_argument("--subset-seed", dest="subset_seed", type=O.seed,
                         help="seed of the long-tailed subset (default: the run seed)")

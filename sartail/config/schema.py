@@ -208,7 +208,9 @@ class DataConfig:
         unlabelled: a pool of unlabelled chips (``kind:path``: ``folder``, ``mavoc_test``, or a
             labelled kind whose labels are dropped) that the ``pretrain`` stages see beside the
             training chips; it may not be the labelled test set (nor, when the test set is a
-            fold of ``train``, the training data itself). ``None``: the training chips only.
+            fold of ``train``, the training data itself). ``protocol``: the chips of ``train`` that
+            the long-tailed subset left out, outside every test and validation fold (MSTAR-LT's
+            documented pool). ``None``: the training chips only.
     """
 
     train: str = "synthetic"
@@ -228,8 +230,9 @@ class DataConfig:
     unlabelled: str | None = None
 
     def __post_init__(self) -> None:
-        if self.unlabelled is not None and ":" not in self.unlabelled:
-            raise ConfigError(f"data.unlabelled must be KIND:PATH (folder:, mavoc_test:, mstar:, mavoc:), got {self.unlabelled!r}")
+        if self.unlabelled is not None and ":" not in self.unlabelled and self.unlabelled != "protocol":
+            raise ConfigError(f"data.unlabelled must be KIND:PATH (folder:, mavoc_test:, mstar:, mavoc:) or 'protocol', "
+                              f"got {self.unlabelled!r}")
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"data.val_fraction must lie in (0, 1), got {self.val_fraction}")
         if not 0 < self.test_fraction < 1:

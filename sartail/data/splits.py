@@ -13,7 +13,7 @@ from ..errors import DataError
 from .chipset import ChipSet
 from .longtail import long_tailed, stratified_split
 from .sources import data_kind, load
-from .unlabelled import load_unlabelled
+from .unlabelled import load_unlabelled, protocol_pool
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
                             "use them with `sartail predict`")
         test = test.relabel(train.class_names)
     assert test is not None
+    full = train
     if d.profile:
         train = long_tailed(train, d.profile, d.ratio, seed=subset_seed, counts=d.counts)
     if train.num_classes < 2:
@@ -71,8 +72,9 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
     if d.load_size:  # train on random crops of the larger region (the loop cuts them); score the centre
         val, test = val.center_crop(d.size), test.center_crop(d.size)
     pool = None
-    if d.unlabelled:
-        # the test chips are d.test, or a fold of d.train: a pool naming either is refused
+    if d.unlabelled == "protocol":  # the chips the long-tailed subset left out, outside every test and validation fold
+        pool = protocol_pool(full, [train, val, test])
+    elif d.unlabelled:  # the test chips are d.test, or a fold of d.train: a pool naming either is refused
         pool = load_unlabelled(d.unlabelled, train.chip_size[0], test_specs=[d.test or d.train])
     return Splits(train, val, test, pool)
 
