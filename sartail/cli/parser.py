@@ -25,11 +25,16 @@ def common(sp: argparse.ArgumentParser) -> None:
 
 
 def data_options(sp: argparse.ArgumentParser, *, subset_seed: bool = True) -> None:
-    """Where the chips come from and the long-tailed subset (``--data``, ``--test``, ``--profile``, ``--ratio``)."""
+    """Where the chips come from and the long-tailed subset (``--data``, ``--test``, ``--profile``, ``--ratio``,
+    ``--unlabelled``)."""
     sp.add_argument("--data", help="training chips: synthetic[:scale=..], folder:PATH, mavoc:PATH, mstar:PATH")
     sp.add_argument("--test", help="labelled test chips (default: a stratified fold of --data, or the synthetic test set)")
     sp.add_argument("--profile", choices=PROFILES, help="build a long-tailed subset of --data")
     sp.add_argument("--ratio", type=O.positive_float, help="imbalance ratio of the long-tail profile")
+    sp.add_argument("--unlabelled", metavar="KIND:PATH",
+                    help="unlabelled chips that pre-training stages (kind: pretrain) see beside the training chips: "
+                         "folder:PATH, mavoc_test:PATH, a labelled kind whose labels are dropped, or 'protocol' (the chips the "
+                         "long-tailed subset left out, outside the test and validation folds); never the test set")
     if subset_seed:
         sp.add_argument("--subset-seed", dest="subset_seed", type=O.seed,
                         help="seed of the long-tailed subset (default: the run seed)")

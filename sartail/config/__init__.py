@@ -15,7 +15,7 @@ invalid values raise :class:`~sartail.errors.ConfigError` naming the key (and su
 nearest valid one).
 """
 from .build import build_dataclass
-from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
+from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups, SSLConfig
 from .edits import (
     config_differences,
     epoch_scaled,
@@ -40,7 +40,7 @@ from .schema import (
 )
 
 __all__ = [
-    "build_dataclass", "KIND_INPUTS", "kind_inputs", "AugmentConfig", "LossConfig", "ModelConfig", "SamplerConfig", "ShotGroups",
+    "build_dataclass", "KIND_INPUTS", "kind_inputs", "AugmentConfig", "LossConfig", "ModelConfig", "SamplerConfig", "ShotGroups", "SSLConfig",
     "apply_overrides", "config_differences", "epoch_scaled", "settings", "stage_settings", "parse_override", "scaled_drw_epoch", "scaled_schedule", "config_from_dict",
     "QUICK_BUDGET", "QUICK_EPOCHS", "QUICK_WIDTH", "stage_role", "load_config", "load_scaled_config", "recipe_dict", "recipe_names", "recipe_text", "DataConfig",
     "MaxNormConfig", "OptimizerConfig", "RunConfig", "ScheduleConfig", "StageConfig", "BudgetConfig", "SELECT_MIN_VAL",

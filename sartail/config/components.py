@@ -181,6 +181,34 @@ class AugmentConfig:
             raise ConfigError("augment.mixup and augment.cutmix are both on; a batch is mixed one way: set one to 0")
 
 
+#: The self-supervised methods a ``pretrain`` stage may use (their heads: ``sartail.ssl_heads``).
+SSL_METHOD_NAMES = ("simsiam", "simclr", "rotation")
+
+
+@dataclass(frozen=True)
+class SSLConfig:
+    """A ``pretrain`` stage's self-supervised settings.
+
+    Attributes:
+        method: ``simsiam`` (the default: no negatives, so it works at small batches),
+            ``simclr`` or ``rotation``.
+        view: the transforms of each of the two views, ``name=amount`` comma-separated
+            (``sartail.data.views``): flips, small rotations (degrees), speckle (looks), gamma.
+        dim: the projector's output width.
+    """
+
+    method: str = "simsiam"
+    view: str = "flip=1,rotate=10,speckle=4,gamma=0.3"
+    dim: int = 128
+
+    def __post_init__(self) -> None:
+        if self.method not in SSL_METHOD_NAMES:
+            raise ConfigError(f"ssl.method must be one of {', '.join(SSL_METHOD_NAMES)}, got {self.method!r}."
+                              f"{suggest(self.method, SSL_METHOD_NAMES)}")
+        if self.dim < 1:
+            raise ConfigError(f"ssl.dim must be >= 1, got {self.dim}")
+
+
 @dataclass(frozen=True)
 class ShotGroups:
     """Many-shot: more than ``many`` training chips; few-shot: fewer than ``few``; medium between."""

@@ -8,12 +8,14 @@ from typing import Any
 
 from ..errors import ConfigError, suggest
 from .build import _plain, replace_fields
-from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups
+from .components import AugmentConfig, LossConfig, ModelConfig, SamplerConfig, ShotGroups, SSLConfig
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
 TRAINABLE = ("all", "head", "scales")
 SELECT_MODES = ("auto", "last", "best")
+#: How a stage's step computes its loss (``sartail.train.kinds``): from labels, or self-supervised without them.
+STAGE_KINDS = ("supervised", "pretrain")
 #: ``select: auto`` picks the best epoch only when every class has at least this many validation chips.
 SELECT_MIN_VAL = 5
 
@@ -127,6 +129,8 @@ class StageConfig:
     max_norm: MaxNormConfig = field(default_factory=MaxNormConfig)
     batch_size: int | None = None
     bn_recalibrate: bool = False
+    kind: str = "supervised"
+    ssl: SSLConfig = field(default_factory=SSLConfig)
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -152,10 +156,24 @@ class StageConfig:
             raise ConfigError(f"stages.{self.name}: max_norm caps head weights, which a 'scales' stage does not train")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"stages.{self.name}.batch_size must be >= 1")
+        if self.kind not in STAGE_KINDS:
+            raise ConfigError(f"stages.{self.name}.kind must be one of {STAGE_KINDS}, got {self.kind!r}."
+                              f"{suggest(self.kind, STAGE_KINDS)}")
+        if self.kind == "pretrain":
+            self._check_pretrain()
         if self.bn_recalibrate and self.train != "all" and self.bn == "frozen":
             raise ConfigError(f"stages.{self.name}.bn_recalibrate would change the statistics of a frozen body "
                               f"(train: {self.train}, bn: frozen); set bn: update, or leave it off")
 
+    def _check_pretrain(self) -> None:
+        """A self-supervised stage trains the body, reads no labels and has nothing to select by."""
+        where = f"stages.{self.name} (kind: pretrain)"
+        if self.train != "all":
+            raise ConfigError(f"{where} trains the body: set train: all, got {self.train!r}")
+        if self.select != "last" or self.tau_grid:
+            raise ConfigError(f"{where} has no labelled score to select by: set select: last and no tau_grid")
+        if self.augment.mixup > 0 or self.augment.cutmix > 0:
+            raise ConfigError(f"{where}: mixup and cutmix mix labels, which the stage does not read; set them to 0")
 
     def with_epochs(self, epochs: int) -> StageConfig:
         """This stage trained for ``epochs`` epochs; its warm-up, milestones and ``drw_epoch`` keep their place."""
@@ -187,6 +205,12 @@ class DataConfig:
         val_fraction: stratified validation split of the training chips, used for model
             selection; the test set never chooses anything.
         scale, test_per_class: size of the synthetic data.
+        unlabelled: a pool of unlabelled chips (``kind:path``: ``folder``, ``mavoc_test``, or a
+            labelled kind whose labels are dropped) that the ``pretrain`` stages see beside the
+            training chips; it may not be the labelled test set (nor, when the test set is a
+            fold of ``train``, the training data itself). ``protocol``: the chips of ``train`` that
+            the long-tailed subset left out, outside every test and validation fold (MSTAR-LT's
+            documented pool). ``None``: the training chips only.
     """
 
     train: str = "synthetic"
@@ -203,8 +227,12 @@ class DataConfig:
     scale: float = 0.015
     test_per_class: int = 80
     skip_bad: bool = False
+    unlabelled: str | None = None
 
     def __post_init__(self) -> None:
+        if self.unlabelled is not None and ":" not in self.unlabelled and self.unlabelled != "protocol":
+            raise ConfigError(f"data.unlabelled must be KIND:PATH (folder:, mavoc_test:, mstar:, mavoc:) or 'protocol', "
+                              f"got {self.unlabelled!r}")
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"data.val_fraction must lie in (0, 1), got {self.val_fraction}")
         if not 0 < self.test_fraction < 1:

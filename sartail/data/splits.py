@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
+
+import torch
 
 from ..config import RunConfig, StageConfig
 from ..errors import DataError
 from .chipset import ChipSet
 from .longtail import long_tailed, stratified_split
 from .sources import data_kind, load
+from .unlabelled import load_unlabelled, protocol_pool
 
 
 @dataclass(frozen=True)
@@ -19,8 +23,13 @@ class Splits:
     train: ChipSet
     val: ChipSet
     test: ChipSet
+    unlabelled: ChipSet | None = None  #: extra chips for the ``pretrain`` stages, labels dropped
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, stages: Sequence[StageConfig] | None = None) -> dict[str, Any]:
+        """What the chips are; the unlabelled pool is named when one of ``stages`` (default: any) pre-trains on it."""
+        used = self.unlabelled is not None and (stages is None or any(s.kind == "pretrain" for s in stages))
+        pool = {"unlabelled_pool": self.unlabelled.source or "given chips", "unlabelled_chips": len(self.unlabelled)} \
+            if used and self.unlabelled is not None else {}
         return {
             "classes": list(self.train.class_names),
             "train_counts": self.train.class_counts().tolist(),
@@ -29,6 +38,7 @@ class Splits:
             "chip_size": list(self.train.chip_size),
             "source": self.train.source,
             "synthetic": self.train.synthetic,
+            **pool,
         }
 
 
@@ -50,6 +60,7 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
                             "use them with `sartail predict`")
         test = test.relabel(train.class_names)
     assert test is not None
+    full = train
     if d.profile:
         train = long_tailed(train, d.profile, d.ratio, seed=subset_seed, counts=d.counts)
     if train.num_classes < 2:
@@ -60,7 +71,24 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
     train, val = stratified_split(train, d.val_fraction, seed=cfg.seed)
     if d.load_size:  # train on random crops of the larger region (the loop cuts them); score the centre
         val, test = val.center_crop(d.size), test.center_crop(d.size)
-    return Splits(train, val, test)
+    pool = None
+    if d.unlabelled == "protocol":  # the chips the long-tailed subset left out, outside every test and validation fold
+        pool = protocol_pool(full, [train, val, test])
+    elif d.unlabelled:  # the test chips are d.test, or a fold of d.train: a pool naming either is refused
+        pool = load_unlabelled(d.unlabelled, train.chip_size[0], test_specs=[d.test or d.train])
+    return Splits(train, val, test, pool)
+
+
+def pretrain_chips(splits: Splits, stage: StageConfig) -> ChipSet:
+    """The chips a ``pretrain`` stage sees: its training chips and the unlabelled pool (labels unread: 0 there)."""
+    train = stage_view(splits.train, stage)
+    pool = splits.unlabelled
+    if pool is None or stage.kind != "pretrain":
+        return train
+    images = torch.cat([train.images[train.rows], pool.images[pool.rows]])
+    labels = torch.cat([train.labels, torch.zeros(len(pool), dtype=torch.int64)])
+    ids = [*train.chip_ids, *(f"unlabelled/{i}" for i in pool.chip_ids)]
+    return dataclasses.replace(train, images=images, rows=torch.arange(len(images)), labels=labels, ids=ids)
 
 
 def stage_view(chips: ChipSet, stage: StageConfig) -> ChipSet:

@@ -16,7 +16,7 @@ from ..data import data_kind
 #: Parameters that set one config key each (besides the data kind's own keys, e.g. ``SCALE``).
 PARAMETERS: dict[str, str] = {"DATA": "data.train", "TEST": "data.test", "SUBSET_SEED": "data.subset_seed",
                               "SEED": "seed", "WIDTH": "model.width", "DEVICE": "device", "BATCH_SIZE": "batch_size",
-                              "SIZE": "data.size"}
+                              "SIZE": "data.size", "UNLABELLED": "data.unlabelled"}
 #: Per-stage parameters ``<STAGE>_LR``, ``<STAGE>_SAMPLER`` (besides ``<STAGE>_EPOCHS``).
 STAGE_PARAMETERS: dict[str, str] = {"LR": "optimizer.lr", "SAMPLER": "sampler.name"}
 

@@ -27,7 +27,7 @@ import math
 from collections.abc import Sequence
 
 from ..config import RunConfig, StageConfig, load_config
-from ..data.splits import Splits, stage_view
+from ..data.splits import Splits, pretrain_chips
 from ..train.samplers import EpochSampler
 
 #: The recipe of the equal-budget control, and its row name in comparisons.
@@ -46,7 +46,7 @@ def stage_lengths(cfg: RunConfig, data: Splits) -> list[int]:
     """Chips per epoch of every stage of ``cfg`` on ``data`` (its sampler on the stage's view)."""
     out = []
     for stage in cfg.stages:
-        view = stage_view(data.train, stage)
+        view = pretrain_chips(data, stage)  # a pretrain stage also sees the unlabelled pool
         out.append(len(EpochSampler(stage.sampler, view.labels, view.num_classes, max(stage.epochs, 1))))
     return out
 

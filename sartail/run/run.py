@@ -5,11 +5,11 @@
 >>> run = Run.create(cfg, "runs/example")                           # doctest: +SKIP
 >>> results = run.fit_and_test()                                    # doctest: +SKIP
 
-A :class:`Run` trains its stages one after the other through :func:`sartail.train.loop.fit_stage`.
-Before each stage the head is given the stage's classes (rows handed over in order, see
-:func:`~sartail.train.heads.set_head_classes`). After each stage a checkpoint is written; during
-a stage, ``last.pt`` holds the loop's state, so a killed run resumes where it was. The test
-set is scored once, after the last stage, for every stage's model.
+A :class:`Run` trains its stages one after the other through :func:`sartail.train.loop.fit_stage`, each with
+its kind (``StageConfig.kind``). Before each stage the head is given the stage's classes (rows handed over in
+order, see :func:`~sartail.train.heads.set_head_classes`). After each stage a checkpoint is written; during a
+stage, ``last.pt`` holds the loop's state, so a killed run resumes where it was. The test set is scored once,
+after the last stage, for every stage's model but a self-supervised stage's (its head is untrained).
 """
 from __future__ import annotations
 
@@ -24,14 +24,14 @@ import torch
 from .. import distributed as D
 from ..config import RunConfig
 from ..data.chipset import ChipSet
-from ..data.splits import Splits, prepare_data, stage_view
+from ..data.splits import Splits, prepare_data, pretrain_chips, stage_view
 from ..errors import RunError, StopRequested
 from ..eval.results import RunResults, StageMetrics
 from ..eval.score import score
 from ..models import Classifier, build_model
 from ..train.callbacks import Callback, StopFlag, sigint_as_stop
 from ..train.heads import set_head_classes
-from ..train.loop import Context, fit_stage
+from ..train.loop import Context, build_kind, fit_stage
 from ..train.result import StageResult
 from ..train.tensorboard import TensorBoardLogger, log_dir, tensorboard_wanted
 from .budget import resolve_budget
@@ -263,7 +263,7 @@ class Run:
         assert self.model is not None
         for i in indices:
             stage = self.cfg.stages[i]
-            train, val = stage_view(self.data.train, stage), stage_view(self.data.val, stage)
+            train, val = pretrain_chips(self.data, stage), stage_view(self.data.val, stage)
             if loop is None and self._reuse_stage(i):
                 continue
             set_head_classes(self.model, train.class_ids, self.bank)
@@ -273,7 +273,7 @@ class Run:
                     self.dir.save(self.dir.checkpoints / LAST, {"stage_index": i, "loop": state, "bank": self.bank,
                                                                  "metrics_lines": self._metrics_lines, "meta": self._meta()})
 
-            result = fit_stage(self.model, stage, train, val, ctx, index=i, resume=loop, save=save)
+            result = fit_stage(self.model, stage, train, val, ctx, index=i, resume=loop, save=save)  # the stage's kind
             loop = None
             self.results[stage.name] = result
             if self.dist.is_main:
@@ -342,7 +342,7 @@ class Run:
         val: dict[str, dict[str, Any]] = {}
         selected: dict[str, str] = {}
         final_logits = None
-        for i, stage in enumerate(self.cfg.stages):
+        for i, stage in ((i, s) for i, s in enumerate(self.cfg.stages) if build_kind(s.kind).uses_labels):
             path = self.dir.stage_checkpoint(i, stage.name)
             model = self.load_model(path)
             m, logits = self._score(model, stage, ctx)
@@ -352,7 +352,7 @@ class Run:
             if ckpt.get("selected"):
                 selected[stage.name] = ckpt["selected"]
             final_logits = logits
-        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(), stages, val, self.cfg.stages[-1].name,
+        out = RunResults(self.cfg.recipe, self.cfg.seed, self.data.summary(self.cfg.stages), stages, val, self.cfg.stages[-1].name,
                          selected, self.cfg.budget.note)
         if self.dist.is_main:
             self.dir.write_results(out)
@@ -374,6 +374,8 @@ class Run:
     def score_stage(self, name: str) -> StageMetrics:
         """Test-set metrics of one finished stage (as in ``results.json``), without finishing the run."""
         i = self.cfg.stage_index(name)
+        if not build_kind(self.cfg.stages[i].kind).uses_labels:
+            raise RunError(f"stage {name!r} is self-supervised pre-training: its head is untrained, so it has no test score")
         path = self.dir.stage_checkpoint(i, name)
         if not path.exists():
             raise RunError(f"stage {name!r} has not finished in {self.dir.path}")

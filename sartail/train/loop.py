@@ -73,9 +73,12 @@ def fit_stage(
     ``resume`` is the ``"loop"`` part of a checkpoint written through ``save``; ``save``
     receives that part at the end of every epoch, every ``ctx.checkpoint_every`` steps and
     when a stop is requested (then :class:`~sartail.errors.StopRequested` is raised).
-    ``kind`` is how a step computes its loss (default: :class:`~sartail.train.kinds.Supervised`).
+    ``kind`` is how a step computes its loss (default: the stage's own, ``stage.kind``); a
+    kind that reads no labels (``uses_labels`` false) is not validated.
     """
-    sc = set_up(model, stage, train, val, ctx, index, kind or build_kind(), fresh=resume is None)
+    kind = kind or build_kind(stage.kind)
+    val = val if kind.uses_labels else None  # a stage without labels has no labelled score to validate
+    sc = set_up(model, stage, train, val, ctx, index, kind, fresh=resume is None)
     behaviours = build_behaviours(stage)
     for b in behaviours.values():
         b.on_stage_start(sc)

@@ -92,6 +92,7 @@ class StageKind:
     """
 
     name = ""
+    uses_labels = True  #: False: the stage reads no labels, so it is neither validated nor scored as a classifier
 
     def setup(self, context: StageContext) -> list[nn.Parameter]:
         """Prepare for ``context`` (set ``context.criterion``); the extra parameters to train."""
