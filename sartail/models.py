@@ -99,6 +99,8 @@ class Head(nn.Module):
         self.scale = nn.Parameter(torch.ones(c), requires_grad=False)
         self.register_buffer("tau", torch.zeros(()))
         self.register_buffer("class_ids", torch.tensor(list(class_ids), dtype=torch.int64))
+        #: the last rows of classes this head no longer has (handed over by ``train.heads.set_head_classes``)
+        self.bank: dict[int, dict[str, torch.Tensor]] = {}
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -67,13 +67,12 @@ def test_head_hand_over_keeps_class_order():
     model = build_model(ModelConfig(width=4), 4)
     torch.nn.init.normal_(model.head.weight)
     rows = model.head.weight.detach().clone()
-    bank = {}
-    set_head_classes(model, [1, 3], bank)
+    set_head_classes(model, [1, 3])
     assert model.head.class_ids.tolist() == [1, 3]
     assert torch.equal(model.head.weight.detach(), rows[[1, 3]])
     with torch.no_grad():
         model.head.weight.add_(1.0)  # "train" stage 2
-    set_head_classes(model, [0, 1, 2, 3], bank)
+    set_head_classes(model, [0, 1, 2, 3])
     w = model.head.weight.detach()
     assert torch.equal(w[[0, 2]], rows[[0, 2]])  # removed classes: their stage-1 rows
     assert torch.equal(w[[1, 3]], rows[[1, 3]] + 1.0)  # kept classes: their stage-2 rows
@@ -160,3 +159,17 @@ def test_fit_stage_checks_the_head_matches_the_stage(three_stage):
     view = stage_view(run.data.train, run.cfg.stage("residual"))
     with pytest.raises(ValueError, match="head classes"):
         fit_stage(model, run.cfg.stage("residual"), view, None, Context())
+
+
+def test_resuming_between_stages_keeps_the_removed_classes_rows(three_stage, tmp_path):
+    """A run resumed after stage 2 (a new process, as notebook 03 does) hands stage 1's row of
+    the removed class to stage 3, exactly as the run that never stopped."""
+    run, _ = three_stage
+    cfg = load_config("three_stage", {**TINY, "stages.rough.epochs": 2})
+    part = Run.create(cfg, tmp_path / "part", progress=False)
+    part.fit(until="residual")
+    again = Run.resume(tmp_path / "part", progress=False)
+    again.fit()
+    whole = run.dir.load(run.dir.stage_checkpoint(2, "balanced"))["model"]
+    resumed = again.dir.load(again.dir.stage_checkpoint(2, "balanced"))["model"]
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)

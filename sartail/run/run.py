@@ -30,7 +30,7 @@ from ..eval.results import RunResults, StageMetrics
 from ..eval.score import score
 from ..models import Classifier, build_model
 from ..train.callbacks import Callback, StopFlag, sigint_as_stop
-from ..train.heads import set_head_classes
+from ..train.heads import restore_head, set_head_classes
 from ..train.loop import Context, build_kind, fit_stage
 from ..train.result import StageResult
 from ..train.tensorboard import TensorBoardLogger, log_dir, tensorboard_wanted
@@ -70,7 +70,6 @@ class Run:
         self.progress = progress
         self.state = StageState(self)
         self.model: Classifier | None = None
-        self.bank: dict[int, dict[str, torch.Tensor]] = {}
         self.results: dict[str, StageResult] = {}
         self._metrics_lines = 0
         self.lock = RunLock(run_dir.path)
@@ -171,7 +170,7 @@ class Run:
         ckpt = self.dir.load(path)
         self._check_meta(ckpt, path)
         model = self.new_model()
-        set_head_classes(model, ckpt["head_class_ids"], dict(ckpt["bank"]))
+        restore_head(model, ckpt["head_class_ids"], ckpt["bank"])
         model.load_state_dict(ckpt["model"])
         return model.to(self.device)
 
@@ -213,14 +212,12 @@ class Run:
         """Model, head bank and metrics as of the last checkpoint; returns (next stage, loop state)."""
         done = self.completed()
         self.model = self.new_model()
-        self.bank = {}
         lines = 0
         if done:
             path = self.dir.stage_checkpoint(done - 1, self.cfg.stages[done - 1].name)
             ckpt = self.dir.load(path)
             self._check_meta(ckpt, path)
-            self.bank = dict(ckpt["bank"])
-            set_head_classes(self.model, ckpt["head_class_ids"], self.bank)
+            restore_head(self.model, ckpt["head_class_ids"], ckpt["bank"])
             self.model.load_state_dict(ckpt["model"])
             lines = ckpt["metrics_lines"]
         loop = None
@@ -230,7 +227,7 @@ class Run:
             ckpt = self.dir.load(last) if done < len(self.cfg.stages) else {}
             if ckpt.get("stage_index") == done:
                 self._check_meta(ckpt, last)
-                self.bank = dict(ckpt["bank"])
+                self.model.head.bank = dict(ckpt["bank"])
                 loop = ckpt["loop"]
                 lines = ckpt["metrics_lines"]
             else:  # left by a kill between a stage's checkpoint and the removal of last.pt
@@ -266,11 +263,12 @@ class Run:
             train, val = pretrain_chips(self.data, stage), stage_view(self.data.val, stage)
             if loop is None and self._reuse_stage(i):
                 continue
-            set_head_classes(self.model, train.class_ids, self.bank)
+            set_head_classes(self.model, train.class_ids)
+            bank = self.model.head.bank
 
-            def save(state: dict[str, Any], i: int = i) -> None:
+            def save(state: dict[str, Any], i: int = i, bank: dict[int, Any] = bank) -> None:
                 if self.dist.is_main:
-                    self.dir.save(self.dir.checkpoints / LAST, {"stage_index": i, "loop": state, "bank": self.bank,
+                    self.dir.save(self.dir.checkpoints / LAST, {"stage_index": i, "loop": state, "bank": bank,
                                                                  "metrics_lines": self._metrics_lines, "meta": self._meta()})
 
             result = fit_stage(self.model, stage, train, val, ctx, index=i, resume=loop, save=save)  # the stage's kind
@@ -279,7 +277,7 @@ class Run:
             if self.dist.is_main:
                 self.dir.save(self.dir.stage_checkpoint(i, stage.name), {
                     "stage_index": i, "name": stage.name, "model": self.model.state_dict(),
-                    "head_class_ids": self.model.head.class_ids.tolist(), "bank": self.bank, "val": result.val,
+                    "head_class_ids": self.model.head.class_ids.tolist(), "bank": self.model.head.bank, "val": result.val,
                     "tau": result.tau, "best_epoch": result.best_epoch, "selected": result.selected, "metrics_lines": self._metrics_lines,
                     "meta": self._meta(),
                 })
@@ -317,8 +315,7 @@ class Run:
             else:
                 self._metrics_lines += len(records)
             assert self.model is not None
-            self.bank = dict(ckpt["bank"])
-            set_head_classes(self.model, ckpt["head_class_ids"], self.bank)
+            restore_head(self.model, ckpt["head_class_ids"], ckpt["bank"])
             self.model.load_state_dict(ckpt["model"])
             self.results[stage.name] = StageResult(stage.name, records, ckpt["val"], ckpt.get("tau"),
                                                    ckpt.get("best_epoch"), ckpt.get("selected", ""))

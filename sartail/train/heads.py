@@ -10,18 +10,18 @@ from ..config import StageConfig
 from ..models import Classifier, Head
 
 
-def set_head_classes(model: Classifier, class_ids: Sequence[int], bank: dict[int, dict[str, torch.Tensor]]) -> None:
+def set_head_classes(model: Classifier, class_ids: Sequence[int]) -> None:
     """Give ``model`` a head for ``class_ids`` (original ids, in order), handing rows over.
 
-    Each class's row comes from the current head if it has that class, else from ``bank``
-    (the last row that class had), else a fresh initialisation. ``bank`` is updated with
-    the current head's rows first, so no class's row is ever lost between stages.
+    Each class's row comes from the current head if it has that class, else from the head's
+    ``bank`` (the last row that class had), else a fresh initialisation. The new head's bank
+    holds the old bank and the old head's rows, so no class's row is ever lost between stages.
     """
     head = model.head
     class_ids = [int(c) for c in class_ids]
     if head.class_ids.tolist() == class_ids:
         return
-    bank.update(head.rows())
+    bank = {**head.bank, **head.rows()}
     new = Head(head.weight.shape[1], class_ids, head.kind, head.temperature).to(head.weight.device)
     with torch.no_grad():
         new.tau.copy_(head.tau)
@@ -30,7 +30,14 @@ def set_head_classes(model: Classifier, class_ids: Sequence[int], bank: dict[int
                 for name in Head.ROWS:
                     getattr(new, name)[i] = bank[cid][name].to(new.weight.device)
     new.bias.requires_grad_(head.bias.requires_grad)
+    new.bank = bank
     model.head = new
+
+
+def restore_head(model: Classifier, class_ids: Sequence[int], bank: dict[int, dict[str, torch.Tensor]]) -> None:
+    """Shape ``model``'s head as a checkpoint's (its classes and its bank), before loading its weights."""
+    set_head_classes(model, class_ids)
+    model.head.bank = dict(bank)
 
 
 def trainable_parameters(model: Classifier, stage: StageConfig) -> list[nn.Parameter]:
