@@ -324,6 +324,11 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     if args.spec == "compare":
         return cmd_data_compare(args)
+    if args.spec == "leakage":
+        from .report.leakage import leakage_report
+
+        _print(leakage_report(args.more, split=args.split, figure=args.figure, progress=not args.quiet))
+        return 0
     if args.more:
         raise ConfigError(f"unexpected arguments {args.more}; `sartail data` takes one KIND:PATH "
                           "(or `sartail data compare SPEC_A SPEC_B`)")
@@ -461,13 +466,17 @@ def build_parser() -> argparse.ArgumentParser:
     sh.set_defaults(func=cmd_show)
 
     dt = sub.add_parser("data", help="class table of a chip set (and a histogram figure); "
-                        "`data compare A B`: realism report of two chip sets")
+                        "`data compare A B`: realism report of two chip sets; `data leakage TRAIN [TEST]`: "
+                        "test chips with a near-duplicate in training")
     dt.add_argument("spec", nargs="?", default="synthetic",
-                    help="KIND:PATH (default: the synthetic set), or `compare` followed by two specs")
+                    help="KIND:PATH (default: the synthetic set), or `compare` followed by two specs, or `leakage` "
+                         "followed by one or two")
     dt.add_argument("more", nargs="*", help=argparse.SUPPRESS)
     dt.add_argument("--out", help="compare: write realism.json, realism.txt and figures to this folder")
     dt.add_argument("--no-cnn", action="store_true", help="compare: skip the CNN discriminator")
-    dt.add_argument("--figure", help="write the class histogram to this path (PNG, SVG, PDF)")
+    dt.add_argument("--split", choices=["random", "sector", "grouped"], help="leakage of one spec: its folds' split "
+                    "(default: the data kind's, as `sartail run` uses)")
+    dt.add_argument("--figure", help="write the class histogram (leakage: the leakage figure) to this path (PNG, SVG, PDF)")
     common(dt)
     dt.set_defaults(func=cmd_data)
     return p

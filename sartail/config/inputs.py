@@ -7,6 +7,9 @@ A kind's defaults fill in the keys that neither the recipe nor the user sets, so
 
 - ``mstar``: 64 px and batch 64. The target fills the centre 64 px of the 128 px chips; on a
   few hundred MSTAR-LT chips a batch of 128 halves the optimizer steps per presentation.
+  Test fold and validation split by aspect sector (``data.split: sector``): a random fold
+  holds the neighbouring azimuth of nearly every test chip in training
+  (benchmarks/history/2026-12-08-leakage.md).
 - ``mavoc``, ``mavoc_test``, ``folder``, ``synthetic``: the general defaults (56 px, the MAVOC
   chips' own 54-60 px; batch 128). Folder data are whatever the user brings: set
   ``data.size`` to the chips' size.
@@ -20,7 +23,7 @@ from .overrides import apply_overrides
 
 #: ``{kind: {dotted config key: value}}``; kinds not listed take the dataclass defaults.
 KIND_INPUTS: dict[str, dict[str, Any]] = {
-    "mstar": {"data.size": 64, "batch_size": 64},
+    "mstar": {"data.size": 64, "batch_size": 64, "data.split": "sector"},
 }
 
 

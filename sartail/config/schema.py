@@ -164,7 +164,7 @@ class DataConfig:
 
     Attributes:
         train: a data spec, ``synthetic`` or ``kind:path`` (``folder``, ``mavoc``, ``mstar``).
-        test: a labelled test spec; ``None`` carves a stratified ``test_fraction`` fold out of
+        test: a labelled test spec; ``None`` carves a ``test_fraction`` fold (by ``split``) out of
             ``train`` (before any long-tail subset), or uses the synthetic balanced test set.
         size: chip size (centre crop / zero pad, never resize).
         load_size: load a larger centre region (> ``size``) for training and train on random
@@ -174,8 +174,12 @@ class DataConfig:
         profile: build a long-tailed subset of ``train``: ``exp``, ``step``, ``mavoc`` or
             ``counts`` (with ``counts``), imbalance ``ratio``, drawn with ``subset_seed``
             (default: the run's seed, so multi-seed runs vary the subset too).
-        val_fraction: stratified validation split of the training chips, used for model
-            selection; the test set never chooses anything.
+        val_fraction: validation split of the training chips, used for model selection; the
+            test set never chooses anything.
+        split: how the held-out test fold and the validation split are cut: ``random``
+            (stratified at random), ``sector`` (contiguous runs of file numbers, i.e. aspect
+            sectors on MSTAR; the MSTAR default) or ``grouped`` (near-duplicate chips kept on
+            one side); see :mod:`sartail.data.folds`.
         scale, test_per_class: size of the synthetic data.
     """
 
@@ -189,6 +193,7 @@ class DataConfig:
     subset_seed: int | None = None
     val_fraction: float = 0.1
     test_fraction: float = 0.25
+    split: str = "random"
     split_seed: int = 0
     scale: float = 0.015
     test_per_class: int = 80
@@ -203,6 +208,9 @@ class DataConfig:
             raise ConfigError(f"data.size must be >= 8 px, got {self.size}")
         if self.load_size is not None and self.load_size < self.size:
             raise ConfigError(f"data.load_size ({self.load_size}) must be at least data.size ({self.size}), or null")
+        if self.split not in ("random", "sector", "grouped"):
+            raise ConfigError(f"unknown data.split {self.split!r}; use random, sector or grouped."
+                              f"{suggest(str(self.split), ('random', 'sector', 'grouped'))}")
         if self.profile is not None and self.profile not in ("exp", "step", "mavoc", "counts"):
             raise ConfigError(f"unknown data.profile {self.profile!r}.{suggest(self.profile, ('exp', 'step', 'mavoc', 'counts'))}")
 
