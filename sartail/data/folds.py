@@ -10,8 +10,8 @@ pose of about a degree. The other two splits hold out whole regions of each clas
   the number in their file name (ties: by name), are cut into ``3 * n_folds`` contiguous
   blocks (block of rank ``r`` = ``r * n_sectors // n``); the blocks are permuted with
   ``numpy.random.default_rng(seed)`` (one permutation per class, classes in sorted name order)
-  and the block at position ``p`` goes to fold ``p % n_folds``. Chips without a number in
-  their name keep the order they were loaded in (the split's note says so).
+  and the block at position ``p`` goes to fold ``p % n_folds``. A class whose chip names
+  carry no number keeps the order its chips were loaded in (the split's note says so).
 - ``grouped``: connected components of the near-duplicate graph of each class (two chips are
   linked when their NCC reaches :data:`~.leakage.NEAR_DUPLICATE`) dealt whole to the folds,
   in a seeded order, each to the fold with the fewest chips so far.
@@ -80,10 +80,11 @@ def sector_folds(chips: ChipSet, n_folds: int, seed: int = 0, *, strict: bool = 
     rng = np.random.default_rng(seed)
     fold = np.full(len(chips), -1, dtype=np.int64)
     for c in _classes(chips):
-        pos = sorted(np.flatnonzero(labels == c).tolist(),
-                     key=lambda p: (file_number(ids[p]), PurePosixPath(ids[p]).name))
+        pos = np.flatnonzero(labels == c).tolist()
         if not pos:
             continue
+        if any(file_number(ids[p]) >= 0 for p in pos):  # else: the sample order
+            pos.sort(key=lambda p: (file_number(ids[p]), PurePosixPath(ids[p]).name))
         n_sectors = min(SECTORS_PER_FOLD * n_folds, len(pos))  # a class smaller than that: one chip a sector
         k = _folds_for(chips, c, n_sectors, "sectors", n_folds, strict)
         block_fold = np.empty(n_sectors, dtype=np.int64)

@@ -88,7 +88,7 @@ def measure_leakage(train: ChipSet, test: ChipSet, d: DataConfig, *, generated: 
     if d.size - 2 * SHIFT < 8:
         return {"skipped": f"{d.size} px chips are too small to compare over {SHIFT} px shifts"}
     n = min(len(test), LEAKAGE_PAIRS // len(train))
-    if n < 50:
+    if n < min(50, len(test)):
         return {"skipped": f"{len(train):,} training chips are too many to compare pairwise here; "
                            "use `sartail data leakage`"}
     sample = test if n == len(test) else test.take(torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n])
