@@ -113,7 +113,8 @@ def test_plain_loop_members_of_a_seed_ensemble_and_their_ensemble(tmp_path, msta
                               capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
         assert proc.returncode == 0, proc.stderr[-2000:]
     saved = [torch.load(logits / f"la-subset-0-seed-{s}.pt", weights_only=True) for s in (0, 1)]
-    assert saved[0]["logits"].shape == (686, 10) and torch.equal(saved[0]["labels"], saved[1]["labels"])
+    # MSTAR's sector test fold (687 chips; the random fold held 686)
+    assert saved[0]["logits"].shape == (687, 10) and torch.equal(saved[0]["labels"], saved[1]["labels"])
     assert not torch.equal(saved[0]["logits"], saved[1]["logits"])  # other seeds, other networks
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_ensemble.py"), "--plain", str(logits)],
                           capture_output=True, text=True, timeout=120, cwd=REPO, env=env)

@@ -112,3 +112,14 @@ def test_mstar_chips_have_no_near_duplicate_in_other_classes(mstar_chips):
     g = np.random.default_rng(0)
     test = last.take(torch.as_tensor(np.sort(g.choice(len(last), 60, replace=False))))
     assert leakage(first, test).share == 0.0
+
+
+def test_searching_within_the_class_finds_the_same_copies_and_skips_classes_without_training_chips():
+    train = textured_chips((10, 10), seed=14)
+    test = planted(train, [1, 12])
+    full, within = leakage(train, test), leakage(train, test, within_class=True)
+    assert torch.equal(full.index, within.index) and torch.allclose(full.score, within.score)
+    assert within.summary()["searched"] == "same class"
+    stranger = ChipSet.from_tensors(test.pixels(), [0, 1], ["c0", "other"])
+    r = leakage(train, stranger, within_class=True)
+    assert r.near.tolist() == [True, False] and torch.isnan(r.score[1])      # no training chip of class "other"

@@ -77,7 +77,8 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
 
 
 def measure_leakage(train: ChipSet, test: ChipSet, d: DataConfig, *, generated: bool = False) -> dict[str, Any] | None:
-    """The leakage summary of ``test`` against ``train`` (:meth:`~.leakage.Leakage.summary`) at the run's chip size.
+    """The leakage summary of ``test`` against the ``train`` chips of its class (:meth:`~.leakage.Leakage.summary`),
+    at the run's chip size.
 
     ``None`` for a generated test set (drawn apart from the training chips). Above
     :data:`LEAKAGE_PAIRS` pairs a seeded sample of test chips is measured (``test_chips`` says
@@ -92,7 +93,7 @@ def measure_leakage(train: ChipSet, test: ChipSet, d: DataConfig, *, generated: 
         return {"skipped": f"{len(train):,} training chips are too many to compare pairwise here; "
                            "use `sartail data leakage`"}
     sample = test if n == len(test) else test.take(torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n])
-    return leakage(train, sample, size=d.size - 2 * SHIFT).summary()
+    return leakage(train, sample, size=d.size - 2 * SHIFT, within_class=True).summary()
 
 
 def stage_view(chips: ChipSet, stage: StageConfig) -> ChipSet:
