@@ -123,3 +123,14 @@ def test_searching_within_the_class_finds_the_same_copies_and_skips_classes_with
     stranger = ChipSet.from_tensors(test.pixels(), [0, 1], ["c0", "other"])
     r = leakage(train, stranger, within_class=True)
     assert r.near.tolist() == [True, False] and torch.isnan(r.score[1])      # no training chip of class "other"
+
+
+def test_the_fold_leakage_benchmark_shows_its_help():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(repo / "benchmarks" / "leakage_folds.py"), "--help"], capture_output=True,
+                          text=True, timeout=120, cwd=repo, env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr[-2000:]
