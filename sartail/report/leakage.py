@@ -42,7 +42,8 @@ def measure(specs: Sequence[str], *, split: str | None = None, seed: int = 0, th
         raise ConfigError(USAGE)
     test = held
     train, val = fold_split(rest, d.split, d.val_fraction, seed=seed, strict=False, progress=progress)
-    out = {"test fold vs training": leakage(rest, test, threshold=threshold, progress=progress),
+    out = {f"test {'fold' if kind.on_disk else 'set'} vs training": leakage(rest, test, threshold=threshold,
+                                                                          progress=progress),
            "validation vs training": leakage(train, val, threshold=threshold, progress=progress)}
     return out, f"{specs[0]}, {split_note(rest, d.split)}, split seed {d.split_seed}, validation seed {seed}", rest.synthetic
 
