@@ -84,7 +84,7 @@ def test_figure_is_a_figure_with_both_panels():
     r = leakage(train, planted(train, [0, 7]))
     fig = leakage_figure({"test vs training": r}, references={"own copy": self_copy_scores(train)})
     assert isinstance(fig, Figure) and len(fig.axes) == 2
-    assert "100.0 %" in " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert "100.0 % near-duplicates" in " ".join(t.get_text() for t in fig.legends[0].get_texts())
 
 
 def test_cli_compares_two_folders_and_writes_the_figure(tmp_path, write_chip, capsys):

@@ -33,14 +33,13 @@ def leakage_figure(results: Mapping[str, Leakage], *, references: Mapping[str, t
             left.hist(ref.numpy(), bins=bins, histtype="step", color=GREY, ls=ls, lw=1.0, density=True, label=name)
         for label, col in zip(labels, cols):
             r = results[label]
-            left.hist(r.score.numpy(), bins=bins, histtype="stepfilled", alpha=0.45, color=col, density=True,
-                      label=f"{label}: {100 * r.share:.1f} % ≥ {r.threshold:g}")
-        left.axvline(first.threshold, color="0.2", ls="--", lw=0.9)
-        lo = min(float(r.score.min()) for r in results.values())
+            left.hist(r.score[~r.score.isnan()].numpy(), bins=bins, histtype="stepfilled", alpha=0.45, color=col,
+                      density=True, label=f"{label}: {100 * r.share:.1f} % near-duplicates")
+        left.axvline(first.threshold, color="0.2", ls="--", lw=0.9, label=f"threshold {first.threshold:g}")
+        lo = min(float(r.score.nan_to_num(1.0).min()) for r in results.values())
         left.set_xlim(max(-0.2, lo - 0.05), 1.0)
         left.set_xlabel(f"best NCC with a training chip ({first.shift} px shifts)")
         left.set_ylabel("density")
-        left.legend(frameon=False, fontsize=6, loc="upper left")
         x = np.arange(len(names))
         width = 0.8 / len(labels)
         for i, (label, col) in enumerate(zip(labels, cols)):
@@ -52,6 +51,8 @@ def leakage_figure(results: Mapping[str, Leakage], *, references: Mapping[str, t
         right.set_ylabel("near-duplicates (% of chips)")
         top = max([100 * v for r in results.values() for v in r.per_class().values()] + [1.0])
         right.set_ylim(0, top * 1.15)
+        handles, names_ = left.get_legend_handles_labels()
+        fig.legend(handles, names_, loc="outside lower center", ncols=2, frameon=False, fontsize=6.5)
         fig.suptitle(title or "Leakage: each test chip's most similar training chip")
         mark_synthetic(fig, synthetic)
     return fig
