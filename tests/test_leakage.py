@@ -134,3 +134,15 @@ def test_the_fold_leakage_benchmark_shows_its_help():
     proc = subprocess.run([sys.executable, str(repo / "benchmarks" / "leakage_folds.py"), "--help"], capture_output=True,
                           text=True, timeout=120, cwd=repo, env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_cli_measures_the_folds_of_one_spec_with_the_split_asked_for(tmp_path, write_chip, capsys):
+    chips = textured_chips((16, 16), size=56, seed=15)
+    for i, c in enumerate(chips.labels.tolist()):
+        write_chip(tmp_path / f"k{c}" / f"hb{i:04d}.png", chips.pixels(torch.tensor([i]))[0, 0].numpy())
+    assert main(["data", "leakage", f"folder:{tmp_path}", "--split", "sector", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "sector: 3 contiguous blocks per fold" in out
+    assert "test fold vs training: 0.0% of 9 chips" in out and "validation vs training: 0.0% of 4 chips" in out  # 3 of 12 sectors
+    with pytest.raises(SystemExit):
+        main(["data", "leakage", f"folder:{tmp_path}", "--split", "sectors"])

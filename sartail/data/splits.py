@@ -48,7 +48,7 @@ def prepare_data(cfg: RunConfig, *, progress: bool = True) -> Splits:
     subset (``split_seed``, fixed across run seeds), so long-tailed subsets draw only from the
     training side. The long-tail subset and the validation split (by ``data.split`` too)
     follow the run's seed. ``Splits.protocol`` records the split and the share of test chips
-    with a near-duplicate among the chips the run learns from (:func:`measure_leakage`).
+    with a near-duplicate on the training side, validation chips included (:func:`measure_leakage`).
     """
     d = cfg.data
     kind, path = data_kind(d.train)
