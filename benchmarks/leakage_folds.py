@@ -10,7 +10,8 @@ Prints, for MSTAR's 64 px chips ($SARTAIL_MSTAR_ROOT, default ../shared/data/mst
    training side and the validation split (10 %) against the rest: the share of chips whose best
    NCC reaches 0.80 / 0.85 / 0.90 and the mean best NCC;
 3. where a chip's nearest chip sits in the file-number order (rank offset), and the leakage of
-   a fold cut by the phase of that order (rank modulo its period) instead of by contiguous runs.
+   a fold cut by the position within a sweep of that order (rank modulo its period) instead of by
+   contiguous runs.
 
     python benchmarks/leakage_folds.py [--other-class]
 
@@ -79,7 +80,7 @@ def splits(chips: ChipSet) -> None:
         print(f"{split:8s} validation vs training: {shares(train, val)}  ({time.perf_counter() - t:.0f} s)")
 
 
-def phase_fold(chips: ChipSet, n_sectors: int = 12, n_folds: int = 4, seed: int = 0) -> None:
+def sweep_fold(chips: ChipSet, n_sectors: int = 12, n_folds: int = 4, seed: int = 0) -> None:
     rng, fold = np.random.default_rng(seed), np.full(len(chips), -1)
     for c in sorted(range(chips.num_classes), key=lambda k: chips.class_names[k]):
         pos = by_file_number(chips, c)
@@ -98,7 +99,7 @@ def phase_fold(chips: ChipSet, n_sectors: int = 12, n_folds: int = 4, seed: int 
         block_fold[rng.permutation(n_sectors)] = np.arange(n_sectors) % n_folds
         fold[pos.numpy()] = block_fold[sector]
     held = torch.as_tensor(fold == 0)
-    print(f"phase     test fold vs training: {shares(chips.take(~held), chips.take(held))}")
+    print(f"sweep position test fold vs training: {shares(chips.take(~held), chips.take(held))}")
 
 
 def main() -> None:
@@ -110,7 +111,7 @@ def main() -> None:
     chips = load(f"mstar:{MSTAR}", size=64, progress=False)
     references(chips, args.other_class)
     splits(chips)
-    phase_fold(chips)
+    sweep_fold(chips)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ pose of about a degree. The other two splits hold out whole regions of each clas
   linked when their NCC reaches :data:`~.leakage.NEAR_DUPLICATE`) dealt whole to the folds,
   in a seeded order, each to the fold with the fewest chips so far.
 
-``n_folds`` is ``round(1 / fraction)`` (4 for a 25 % test fold, 10 for a 10 % validation
+``n_folds`` is the integer nearest to ``1 / fraction`` (4 for a 25 % test fold, 10 for a 10 % validation
 split) and fold 0 is held out.
 """
 from __future__ import annotations
