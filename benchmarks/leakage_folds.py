@@ -30,7 +30,7 @@ import torch
 
 from sartail.data import load
 from sartail.data.chipset import ChipSet
-from sartail.data.folds import file_number, fold_split
+from sartail.data.folds import file_number, fold_split, near_duplicate_groups
 from sartail.data.leakage import leakage, nearest_other, queries, self_copy_scores, similarity
 
 MSTAR = Path(os.environ.get("SARTAIL_MSTAR_ROOT", Path(__file__).resolve().parents[2] / "shared" / "data" / "mstar_soc10"))
@@ -80,6 +80,14 @@ def splits(chips: ChipSet) -> None:
         print(f"{split:8s} validation vs training: {shares(train, val)}  ({time.perf_counter() - t:.0f} s)")
 
 
+def groups(chips: ChipSet) -> None:
+    for threshold in (0.85, 0.80, 0.75):
+        g = near_duplicate_groups(chips, threshold)
+        sizes = [np.unique(g[(chips.labels == c).numpy()], return_counts=True)[1] for c in range(chips.num_classes)]
+        print(f"near-duplicate groups at NCC >= {threshold}: per class {[len(s) for s in sizes]}, "
+              f"largest {[int(s.max()) for s in sizes]}, chips in groups of 2+ {[int(s[s > 1].sum()) for s in sizes]}")
+
+
 def sweep_fold(chips: ChipSet, n_sectors: int = 12, n_folds: int = 4, seed: int = 0) -> None:
     rng, fold = np.random.default_rng(seed), np.full(len(chips), -1)
     for c in sorted(range(chips.num_classes), key=lambda k: chips.class_names[k]):
@@ -111,6 +119,7 @@ def main() -> None:
     chips = load(f"mstar:{MSTAR}", size=64, progress=False)
     references(chips, args.other_class)
     splits(chips)
+    groups(chips)
     sweep_fold(chips)
 
 
