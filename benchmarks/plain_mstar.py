@@ -14,7 +14,10 @@ is the plain script that scores 96.1 % (two seeds) on the standard 15-degree tes
 Folds (``--fold``): ``random`` is the kit's stratified 25 % test fold (split seed 0, the same
 chips as ``sartail run ce --data mstar:...``); ``sector`` holds out contiguous runs of file
 numbers (neighbouring azimuths), ``--sectors`` blocks per class dealt to ``--folds`` folds,
-test fold ``--test-fold`` (benchmarks/history/2026-12-08-protocol-calibration.md).
+test fold ``--test-fold`` (benchmarks/history/2026-12-08-protocol-calibration.md); ``aspect``
+is the kit's ``data.split: aspect`` (arcs of each class's aspect circle, placed by the rank
+within a sweep of the file order; 3 arcs per fold, ``--sectors`` unused;
+benchmarks/history/2026-12-08-protocol-calibration-aspect.md).
 
     python benchmarks/plain_mstar.py --net cnn6 --fold sector --seed 0 --out results.jsonl
 
@@ -34,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sartail.data.folds import aspect_folds
 from sartail.data.longtail import stratified_split
 from sartail.data.sources import load_mstar
 
@@ -86,6 +90,11 @@ def split(args) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                                       for c in range(chips.num_classes)]))
     if args.fold == "random":
         train, test = stratified_split(chips, 0.25, seed=args.split_seed)
+    elif args.fold == "aspect":  # the kit's rule on the centre 64 px it measures similarity on
+        small = load_mstar(MSTAR, size=64, progress=False)
+        where = dict(zip(small.chip_ids, aspect_folds(small, args.folds, args.split_seed).tolist()))
+        test_mask = torch.as_tensor([where[i] == args.test_fold for i in chips.chip_ids])
+        train, test = chips.take(~test_mask), chips.take(test_mask)
     else:
         fold = sector_folds(chips.labels.numpy(), chips.chip_ids, list(chips.class_names), args.sectors,
                             args.folds, args.split_seed)
@@ -140,7 +149,7 @@ def score(net: nn.Module, x: torch.Tensor, y: torch.Tensor, names: list[str]) ->
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--net", choices=("cnn6", "sarnet"), default="cnn6")
-    p.add_argument("--fold", choices=("random", "sector"), default="sector")
+    p.add_argument("--fold", choices=("random", "sector", "aspect"), default="sector")
     p.add_argument("--sectors", type=int, default=12, help="sector blocks per class (default 12)")
     p.add_argument("--folds", type=int, default=4, help="folds the sectors are dealt to (default 4)")
     p.add_argument("--test-fold", type=int, default=0)

@@ -474,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     dt.add_argument("more", nargs="*", help=argparse.SUPPRESS)
     dt.add_argument("--out", help="compare: write realism.json, realism.txt and figures to this folder")
     dt.add_argument("--no-cnn", action="store_true", help="compare: skip the CNN discriminator")
-    dt.add_argument("--split", choices=["random", "sector", "grouped"], help="leakage of one spec: its folds' split "
+    dt.add_argument("--split", choices=["random", "sector", "aspect", "grouped"], help="leakage of one spec: its folds' split "
                     "(default: the data kind's, as `sartail run` uses)")
     dt.add_argument("--figure", help="write the class histogram (leakage: the leakage figure) to this path (PNG, SVG, PDF)")
     common(dt)

@@ -9,7 +9,16 @@ from chip_textures import planted, textured_chips
 
 from sartail.config import load_config
 from sartail.data.chipset import ChipSet
-from sartail.data.folds import fold_split, grouped_folds, near_duplicate_groups, sector_folds, split_note
+from sartail.data.folds import (
+    aspect_folds,
+    fold_split,
+    grouped_folds,
+    near_duplicate_groups,
+    sector_folds,
+    split_note,
+    sweep_period,
+)
+from sartail.data.leakage import shifted_copy
 from sartail.data.longtail import stratified_split
 from sartail.data.splits import prepare_data
 from sartail.errors import ConfigError, DataError
@@ -159,3 +168,52 @@ def test_results_json_records_the_split_and_the_test_folds_leakage(tmp_path, wri
     assert data["split"] == "sector" and "file name" in data["split_note"]
     leak = data["test_leakage"]
     assert leak["near_duplicate_share"] == 0.0 and leak["test_chips"] == sum(data["test_counts"]) == 12
+
+
+def swept(periods=(30, 26), sweeps=3, seed=0) -> ChipSet:
+    """Chips whose file order sweeps an aspect circle ``sweeps`` times: rank ``r`` of class ``c`` is a
+    shifted noisy copy of the class's pose ``r % periods[c]`` (as MSTAR's file order repeats its azimuths)."""
+    poses = textured_chips(periods, size=24, seed=seed)
+    pix, labels, ids = [], [], []
+    for c, period in enumerate(periods):
+        base = poses.pixels(torch.nonzero(poses.labels == c).reshape(-1))
+        for s in range(sweeps):
+            pix.append(shifted_copy(base, shift=(s % 2, 1), noise=0.3, seed=seed + 10 * c + s))
+            labels += [c] * period
+            ids += [f"c{c}/hb{19000 + 1000 * c + s * period + r:05d}.jpeg" for r in range(period)]
+    return ChipSet.from_tensors(torch.cat(pix), torch.as_tensor(labels), poses.class_names, ids)
+
+
+def test_sweep_period_is_found_and_a_class_without_sweeps_is_one_sweep():
+    chips = swept()
+    for c, period in enumerate((30, 26)):
+        assert sweep_period(chips.take(torch.nonzero(chips.labels == c).reshape(-1))) == period
+    plain = textured_chips((60,), size=24)
+    assert sweep_period(plain) == 60
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_aspect_folds_hold_out_whole_arcs_of_every_sweep(seed):
+    chips = swept()
+    fold = aspect_folds(chips, 4, seed)
+    assert np.array_equal(fold, aspect_folds(chips, 4, seed))
+    for c, period in enumerate((30, 26)):
+        rank = np.array([int(i[-10:-5]) - 19000 - 1000 * c for i in chips.chip_ids])
+        mine = chips.labels.numpy() == c
+        phase_fold = {}
+        for r, f in zip(rank[mine] % period, fold[mine]):
+            assert phase_fold.setdefault(int(r), int(f)) == f  # one pose, one side, in every sweep
+        held = [phase_fold[r] == 0 for r in range(period)]
+        runs = sum(1 for a, b in zip(held[-1:] + held[:-1], held) if b and not a)
+        assert 1 <= runs <= 3 and abs(sum(held) - period / 4) <= 2  # three arcs of the circle, adjacent ones merge
+    assert set(fold.tolist()) == {0, 1, 2, 3}
+
+
+def test_aspect_split_without_sweeps_is_the_sector_split_and_is_named():
+    chips = shuffled_numbers()
+    assert np.array_equal(aspect_folds(chips, 4, 5), sector_folds(chips, 4, 5))
+    rest, held = fold_split(swept(), "aspect", 0.25, seed=1)
+    assert len(rest) + len(held) == 168 and (held.class_counts() > 0).all()
+    assert split_note(held, "aspect").startswith("aspect: 3 arcs of the aspect circle per fold")
+    with pytest.raises(DataError, match=r"class 'c1'.* 3 aspect sectors, fewer than the 4 folds"):
+        aspect_folds(textured_chips((20, 3), size=24), 4, 0)

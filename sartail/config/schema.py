@@ -208,9 +208,9 @@ class DataConfig:
             raise ConfigError(f"data.size must be >= 8 px, got {self.size}")
         if self.load_size is not None and self.load_size < self.size:
             raise ConfigError(f"data.load_size ({self.load_size}) must be at least data.size ({self.size}), or null")
-        if self.split not in ("random", "sector", "grouped"):
-            raise ConfigError(f"unknown data.split {self.split!r}; use random, sector or grouped."
-                              f"{suggest(str(self.split), ('random', 'sector', 'grouped'))}")
+        if self.split not in ("random", "sector", "aspect", "grouped"):
+            raise ConfigError(f"unknown data.split {self.split!r}; use random, sector, aspect or grouped."
+                              f"{suggest(str(self.split), ('random', 'sector', 'aspect', 'grouped'))}")
         if self.profile is not None and self.profile not in ("exp", "step", "mavoc", "counts"):
             raise ConfigError(f"unknown data.profile {self.profile!r}.{suggest(self.profile, ('exp', 'step', 'mavoc', 'counts'))}")
 

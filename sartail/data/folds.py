@@ -1,4 +1,4 @@
-"""Held-out folds that keep similar chips on one side: ``random``, ``sector`` and ``grouped`` splits.
+"""Held-out folds that keep similar chips on one side: ``random``, ``sector``, ``aspect`` and ``grouped`` splits.
 
 A stratified random fold of MSTAR puts a chip's neighbouring azimuth (its nearest chip, NCC
 0.80 on average) on the other side for nearly every test chip, so it scores a change of
@@ -12,6 +12,14 @@ pose of about a degree. The other two splits hold out whole regions of each clas
   ``numpy.random.default_rng(seed)`` (one permutation per class, classes in sorted name order)
   and the block at position ``p`` goes to fold ``p % n_folds``. A class whose chip names
   carry no number keeps the order its chips were loaded in (the split's note says so).
+- ``aspect``: contiguous sectors of the aspect circle. MSTAR's file order sweeps the circle
+  several times (a chip's most similar chip sits about one sweep, ~61 ranks, away, not beside
+  it), so file-order blocks keep every held-out aspect in training from the other sweeps.
+  Within each class the sweep period is the most common rank offset between a chip and its
+  most similar chip (:func:`sweep_period`); a chip's position on the circle is
+  ``(rank % period) / period``, the circle is cut into ``3 * n_folds`` equal arcs, and the arcs
+  are dealt to folds as the ``sector`` blocks are. A class without a sweep structure is one
+  sweep (its whole order), which makes ``aspect`` the ``sector`` rule.
 - ``grouped``: connected components of the near-duplicate graph of each class (two chips are
   linked when their NCC reaches :data:`~.leakage.NEAR_DUPLICATE`) dealt whole to the folds,
   in a seeded order, each to the fold with the fewest chips so far.
@@ -34,9 +42,11 @@ from .chipset import ChipSet
 from .leakage import NEAR_DUPLICATE, similarity
 from .longtail import stratified_split
 
-SPLITS = ("random", "sector", "grouped")
+SPLITS = ("random", "sector", "aspect", "grouped")
 #: Contiguous blocks per fold of a ``sector`` split (12 blocks for four folds).
 SECTORS_PER_FOLD = 3
+#: The least share of a class's most similar chips within 2 ranks of the period for the sweeps to count.
+SWEEP_SUPPORT = 0.2
 #: The most chips of one class a ``grouped`` split compares pairwise.
 GROUPED_MAX_CLASS = 5_000
 
@@ -95,6 +105,59 @@ def sector_folds(chips: ChipSet, n_folds: int, seed: int = 0, *, strict: bool = 
     return fold
 
 
+def _file_order(chips: ChipSet, c: int) -> list[int]:
+    """The positions of class ``c``'s chips in file-number order (ties: by name; no numbers: sample order)."""
+    ids = chips.chip_ids
+    pos = np.flatnonzero(chips.labels.numpy() == c).tolist()
+    if any(file_number(ids[p]) >= 0 for p in pos):
+        pos.sort(key=lambda p: (file_number(ids[p]), PurePosixPath(ids[p]).name))
+    return pos
+
+
+def sweep_period(chips: ChipSet) -> int:
+    """The period, in ranks, with which the order of ``chips`` (one class, in file order) sweeps the aspect circle.
+
+    The most common rank offset, between ``len / 12`` and ``len / 2``, from a chip to its most
+    similar other chip; ``len(chips)`` (one sweep) unless at least :data:`SWEEP_SUPPORT` of the
+    chips, and three times the share chance would put there, have their most similar chip
+    within 2 ranks of that offset.
+    """
+    n = len(chips)
+    if n < 24:
+        return max(n, 1)
+    s = similarity(chips, chips, reduce=False)
+    assert isinstance(s, torch.Tensor)
+    s.fill_diagonal_(-2.0)
+    off = (s.argmax(1) - torch.arange(n)).abs().numpy()
+    lo, hi = n // 12, n // 2
+    counts = np.bincount(off, minlength=n)
+    if counts[lo:hi + 1].sum() == 0:
+        return n
+    period = lo + int(np.argmax(counts[lo:hi + 1]))
+    window = counts[max(period - 2, 0):period + 3].sum()
+    chance = 5 * counts[lo:hi + 1].mean()  # a 5-rank window's share if offsets in range were spread evenly
+    return period if window >= max(SWEEP_SUPPORT * n, 3 * chance) else n
+
+
+def aspect_folds(chips: ChipSet, n_folds: int, seed: int = 0, *, strict: bool = True) -> np.ndarray:
+    """The fold of every chip of an ``aspect`` split (see the module's docstring)."""
+    rng = np.random.default_rng(seed)
+    fold = np.full(len(chips), -1, dtype=np.int64)
+    for c in _classes(chips):
+        pos = _file_order(chips, c)
+        if not pos:
+            continue
+        period = sweep_period(chips.take(torch.as_tensor(pos)))
+        n_sectors = min(SECTORS_PER_FOLD * n_folds, period)
+        k = _folds_for(chips, c, n_sectors, "aspect sectors", n_folds, strict)
+        arc_fold = np.empty(n_sectors, dtype=np.int64)
+        arc_fold[rng.permutation(n_sectors)] = np.arange(n_sectors) % max(k, 1)
+        if k < 2:
+            arc_fold[:] = 1
+        fold[pos] = arc_fold[(np.arange(len(pos)) % period) * n_sectors // period]
+    return fold
+
+
 def near_duplicate_groups(chips: ChipSet, threshold: float = NEAR_DUPLICATE, *, progress: bool = False) -> np.ndarray:
     """The group of every chip: connected components of the graph linking chips of one class whose NCC
     reaches ``threshold`` (numbered class by class, each group by its first chip)."""
@@ -149,6 +212,9 @@ def split_note(chips: ChipSet, split: str) -> str:
         return "random: stratified random fold"
     if split == "grouped":
         return f"grouped: near-duplicate groups (NCC >= {NEAR_DUPLICATE}) kept on one side"
+    if split == "aspect":
+        return (f"aspect: {SECTORS_PER_FOLD} arcs of the aspect circle per fold, each chip placed by its rank within "
+                "a sweep of its class's file order")
     numbered = sum(file_number(i) >= 0 for i in chips.chip_ids)
     order = ("the number in the file name" if numbered == len(chips) else
              "sample order (the chip names carry no number)" if numbered == 0 else
@@ -160,7 +226,7 @@ def fold_split(chips: ChipSet, split: str, fraction: float, seed: int = 0, *, st
                progress: bool = False) -> tuple[ChipSet, ChipSet]:
     """Split ``chips`` into ``(rest, held_out)`` with the ``split`` rule, about ``fraction`` of each class held out.
 
-    ``random`` is :func:`~.longtail.stratified_split` itself. For ``sector`` and ``grouped``,
+    ``random`` is :func:`~.longtail.stratified_split` itself. For ``sector``, ``aspect`` and ``grouped``,
     ``strict`` raises :class:`DataError` naming a class with fewer sectors or groups than
     folds; otherwise such a class holds out one of them (none if it has only one).
     """
@@ -169,11 +235,15 @@ def fold_split(chips: ChipSet, split: str, fraction: float, seed: int = 0, *, st
     if split == "random":
         return stratified_split(chips, fraction, seed=seed)
     n_folds = fold_count(fraction)
-    fold = (sector_folds(chips, n_folds, seed, strict=strict) if split == "sector"
-            else grouped_folds(chips, n_folds, seed, strict=strict, progress=progress))
+    if split == "sector":
+        fold = sector_folds(chips, n_folds, seed, strict=strict)
+    elif split == "aspect":
+        fold = aspect_folds(chips, n_folds, seed, strict=strict)
+    else:
+        fold = grouped_folds(chips, n_folds, seed, strict=strict, progress=progress)
     held = torch.as_tensor(fold == 0)
     return chips.take(~held), chips.take(held)
 
 
-__all__ = ["GROUPED_MAX_CLASS", "SECTORS_PER_FOLD", "SPLITS", "file_number", "fold_count", "fold_split",
-           "grouped_folds", "near_duplicate_groups", "sector_folds", "split_note"]
+__all__ = ["GROUPED_MAX_CLASS", "SECTORS_PER_FOLD", "SPLITS", "SWEEP_SUPPORT", "aspect_folds", "file_number", "fold_count", "fold_split",
+           "grouped_folds", "near_duplicate_groups", "sector_folds", "split_note", "sweep_period"]
