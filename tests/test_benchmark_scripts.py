@@ -167,15 +167,16 @@ def test_plain_mstar_trains_one_epoch_and_appends_one_json_line(tmp_path):
     out = tmp_path / "plain.jsonl"
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "SARTAIL_MSTAR_ROOT": str(root),
            "SARTAIL_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    for net in ("cnn6", "sarnet"):
+    for net, fold in (("cnn6", "sector"), ("sarnet", "sector"), ("cnn6", "aspect")):
         proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_mstar.py"), "--net", net, "--fold",
-                               "sector", "--sectors", "4", "--epochs", "1", "--batch", "8", "--out", str(out)],
+                               fold, "--sectors", "4", "--epochs", "1", "--batch", "8", "--out", str(out)],
                               capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
         assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["pipeline"] for r in rows] == ["plain-cnn6", "plain-sarnet"]
+    assert [(r["pipeline"], r["fold"]) for r in rows] == [("plain-cnn6", "sector"), ("plain-sarnet", "sector"),
+                                                          ("plain-cnn6", "aspect")]
     for r in rows:
-        assert (r["n_train"], r["n_test"], r["fold"]) == (27, 9, "sector")
+        assert (r["n_train"], r["n_test"]) == (27, 9)  # 3 of 12 chips a class: sectors of 3, or arcs of one sweep
         assert 0 <= r["top1"] <= 100 and set(r["per_class"]) == {"C0", "C1", "C2"}
 
 
