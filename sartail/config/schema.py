@@ -177,9 +177,10 @@ class DataConfig:
         val_fraction: validation split of the training chips, used for model selection; the
             test set never chooses anything.
         split: how the held-out test fold and the validation split are cut: ``random``
-            (stratified at random), ``sector`` (contiguous runs of file numbers, i.e. aspect
-            sectors on MSTAR; the MSTAR default) or ``grouped`` (near-duplicate chips kept on
-            one side); see :mod:`sartail.data.folds`.
+            (stratified at random), ``sector`` (contiguous runs of file numbers; the MSTAR
+            default), ``aspect`` (arcs of each class's aspect circle, placed by the rank within
+            a sweep of the file order) or ``grouped`` (near-duplicate chips kept on one side);
+            see :mod:`sartail.data.folds`.
         scale, test_per_class: size of the synthetic data.
     """
 
