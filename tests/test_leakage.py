@@ -144,5 +144,8 @@ def test_cli_measures_the_folds_of_one_spec_with_the_split_asked_for(tmp_path, w
     out = capsys.readouterr().out
     assert "sector: 3 contiguous blocks per fold" in out
     assert "test fold vs training: 0.0% of 9 chips" in out and "validation vs training: 0.0% of 4 chips" in out  # 3 of 12 sectors
+    assert main(["data", "leakage", f"folder:{tmp_path}", "--split", "aspect", "--quiet"]) == 0
+    out = capsys.readouterr().out  # 16 chips a class are too few for sweeps: one sweep, the sector folds
+    assert "aspect: 3 arcs of the aspect circle per fold" in out and "test fold vs training: 0.0% of 9 chips" in out
     with pytest.raises(SystemExit):
         main(["data", "leakage", f"folder:{tmp_path}", "--split", "sectors"])
