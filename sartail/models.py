@@ -56,6 +56,34 @@ class SARNet(nn.Module):
         return F.adaptive_avg_pool2d(x, 1).flatten(1)
 
 
+class CNN6(nn.Module):
+    """A plain six-layer network that downsamples early and pools twice (``model.arch: cnn6``).
+
+    Six 3x3 convolutions (widths ``w, w, 2w, 2w, 4w, 4w``): the first with stride 2, a 2x2
+    max-pool after the second and the fourth, then global average pooling (``4 * width``
+    features). ``width=32`` (about 0.29 M parameters) is the plain control network of
+    benchmarks/plain_mstar.py. Against :class:`SARNet` it sees the chip at half resolution
+    from the first layer, and its max-pools keep the strongest response in each window.
+    """
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        w = width
+        chans = [w, w, 2 * w, 2 * w, 4 * w, 4 * w]
+        layers: list[nn.Module] = []
+        cin = 1
+        for i, c in enumerate(chans):
+            layers.append(_conv_bn(cin, c, 2 if i == 0 else 1))
+            if i in (1, 3):
+                layers.append(nn.MaxPool2d(2))
+            cin = c
+        self.layers = nn.Sequential(*layers)
+        self.out_features = cin
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_avg_pool2d(self.layers(x), 1).flatten(1)
+
+
 class TorchvisionBody(nn.Module):
     """A torchvision ResNet adapted to one channel and small chips (3x3 stem, no max-pool)."""
 
@@ -159,7 +187,11 @@ class Classifier(nn.Module):
 
 
 def build_body(cfg: ModelConfig) -> nn.Module:
-    return SARNet(cfg.width) if cfg.arch == "sarnet" else TorchvisionBody(cfg.arch)
+    if cfg.arch == "sarnet":
+        return SARNet(cfg.width)
+    if cfg.arch == "cnn6":
+        return CNN6(cfg.width)
+    return TorchvisionBody(cfg.arch)
 
 
 def build_model(cfg: ModelConfig, num_classes: int, *, mean: float = 0.0, std: float = 255.0) -> Classifier:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tiny_runs import NO_FLOOR_CLI
@@ -17,7 +18,7 @@ from sartail.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ["bench_accuracy", "bench_data", "bench_ensemble", "bench_speed", "bench_tta", "budget_curve", "diag_crt", "notebook_times", "cutmix_weights",
-           "plain_loop"]
+           "plain_loop", "plain_mstar", "sector_folders"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -113,7 +114,8 @@ def test_plain_loop_members_of_a_seed_ensemble_and_their_ensemble(tmp_path, msta
                               capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
         assert proc.returncode == 0, proc.stderr[-2000:]
     saved = [torch.load(logits / f"la-subset-0-seed-{s}.pt", weights_only=True) for s in (0, 1)]
-    assert saved[0]["logits"].shape == (686, 10) and torch.equal(saved[0]["labels"], saved[1]["labels"])
+    # MSTAR's aspect test fold (683 chips; the random fold held 686)
+    assert saved[0]["logits"].shape == (683, 10) and torch.equal(saved[0]["labels"], saved[1]["labels"])
     assert not torch.equal(saved[0]["logits"], saved[1]["logits"])  # other seeds, other networks
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_ensemble.py"), "--plain", str(logits)],
                           capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
@@ -123,3 +125,69 @@ def test_plain_loop_members_of_a_seed_ensemble_and_their_ensemble(tmp_path, msta
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_ensemble.py"), "--plain", str(tmp_path / "none")],
                           capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
     assert proc.returncode != 0 and "no plain_loop.py logits" in proc.stderr
+
+
+def _numbered_chips(root: Path, classes: int = 3, per_class: int = 12, size: int = 96) -> Path:
+    """``root/train/<class>/hb<number>.jpeg``: random 96 px chips with MSTAR-like file numbers."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c in range(classes):
+        for i in range(per_class):
+            path = root / "train" / f"C{c}" / f"hb{1000 * c + 7 * i + 3}.jpeg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 255, (size, size), dtype=np.uint8)).save(path)
+    return root
+
+
+def test_sector_folds_hold_out_contiguous_file_number_blocks():
+    """Each class's chips, in file-number order, are cut into equal blocks; every fold gets the same share."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from plain_mstar import sector_folds
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    ids = [f"A/hb{n}.jpeg" for n in range(100, 124)] + [f"B/x{n}.jpeg" for n in range(50, 26, -1)]
+    labels = np.array([0] * 24 + [1] * 24)
+    fold = sector_folds(labels, ids, ["A", "B"], n_sectors=12, n_folds=4, seed=0)
+    assert (fold == sector_folds(labels, ids, ["A", "B"], 12, 4, 0)).all()
+    for c in (0, 1):
+        pos = sorted(np.flatnonzero(labels == c), key=lambda p: int(ids[p].split("/")[1][2 if c == 0 else 1:-5]))
+        ordered = fold[pos]
+        assert (ordered[0::2] == ordered[1::2]).all()  # blocks of two consecutive numbers stay together
+        assert np.bincount(ordered, minlength=4).tolist() == [6, 6, 6, 6]
+    assert not (fold == sector_folds(labels, ids, ["A", "B"], 12, 4, 1)).all()
+
+
+def test_plain_mstar_trains_one_epoch_and_appends_one_json_line(tmp_path):
+    """The calibration script runs end to end on a few chips and records its fold, sizes and scores."""
+    import json
+
+    root = _numbered_chips(tmp_path / "mstar")
+    out = tmp_path / "plain.jsonl"
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "SARTAIL_MSTAR_ROOT": str(root),
+           "SARTAIL_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    for net, fold in (("cnn6", "sector"), ("sarnet", "sector"), ("cnn6", "aspect")):
+        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_mstar.py"), "--net", net, "--fold",
+                               fold, "--sectors", "4", "--epochs", "1", "--batch", "8", "--out", str(out)],
+                              capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["pipeline"], r["fold"]) for r in rows] == [("plain-cnn6", "sector"), ("plain-sarnet", "sector"),
+                                                          ("plain-cnn6", "aspect")]
+    for r in rows:
+        assert (r["n_train"], r["n_test"]) == (27, 9)  # 3 of 12 chips a class: sectors of 3, or arcs of one sweep
+        assert 0 <= r["top1"] <= 100 and set(r["per_class"]) == {"C0", "C1", "C2"}
+
+
+def test_sector_folders_link_the_same_fold_for_the_kit(tmp_path):
+    """``sector_folders.py`` writes train/ and test/ links whose test side is the plain script's fold."""
+    root = _numbered_chips(tmp_path / "mstar")
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "sector_folders.py"), str(tmp_path / "fold"),
+                           "--sectors", "4", "--root", str(root / "train")], capture_output=True, text=True,
+                          timeout=300, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
+                                                      "SARTAIL_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    test = sorted(p.relative_to(tmp_path / "fold" / "test").as_posix() for p in (tmp_path / "fold" / "test").rglob("*.jpeg"))
+    train = list((tmp_path / "fold" / "train").rglob("*.jpeg"))
+    assert len(test) == 9 and len(train) == 27 and all(p.is_symlink() for p in train)

@@ -121,7 +121,8 @@ def test_the_data_kind_sets_input_defaults_that_explicit_values_override(tmp_pat
     from sartail.config import KIND_INPUTS, load_scaled_config
 
     mstar = load_config("three_stage", {"data.train": "MSTAR:/chips"})  # the kind prefix is case-insensitive
-    assert (mstar.data.size, mstar.batch_size) == (64, 64) == tuple(KIND_INPUTS["mstar"].values())
+    assert (mstar.data.size, mstar.batch_size) == (64, 64) == (KIND_INPUTS["mstar"]["data.size"],
+                                                                KIND_INPUTS["mstar"]["batch_size"])
     assert (load_config("ce").data.size, load_config("ce").batch_size) == (56, 128)
     for spec in ("mavoc:/m", "folder:/f", "synthetic:scale=0.01"):
         cfg = load_config("ce", {"data.train": spec})

@@ -218,6 +218,11 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     if args.spec == "compare":
         return cmd_data_compare(args)
+    if args.spec == "leakage":
+        from ..report.leakage_report import leakage_report
+
+        _print(leakage_report(args.more, split=args.split, figure=args.figure, progress=not args.quiet))
+        return 0
     if args.more:
         raise ConfigError(f"unexpected arguments {args.more}; `sartail data` takes one KIND:PATH "
                           "(or `sartail data compare SPEC_A SPEC_B`)")

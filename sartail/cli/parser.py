@@ -145,13 +145,17 @@ def add_inspection(sub: Sub) -> None:
     sh.set_defaults(func=C.cmd_show)
 
     dt = sub("data", help="class table of a chip set (and a histogram figure); "
-             "`data compare A B`: realism report of two chip sets")
+             "`data compare A B`: realism report of two chip sets; `data leakage TRAIN [TEST]`: "
+             "test chips with a near-duplicate in training")
     dt.add_argument("spec", nargs="?", default="synthetic",
-                    help="KIND:PATH (default: the synthetic set), or `compare` followed by two specs")
+                    help="KIND:PATH (default: the synthetic set), or `compare` followed by two specs, or `leakage` "
+                         "followed by one or two")
     dt.add_argument("more", nargs="*", help=argparse.SUPPRESS)
     dt.add_argument("--out", help="compare: write realism.json, realism.txt and figures to this folder")
     dt.add_argument("--no-cnn", action="store_true", help="compare: skip the CNN discriminator")
-    dt.add_argument("--figure", help="write the class histogram to this path (PNG, SVG, PDF)")
+    dt.add_argument("--split", choices=["random", "sector", "aspect", "grouped"], help="leakage of one spec: its "
+                    "folds' split (default: the data kind's, as `sartail run` uses)")
+    dt.add_argument("--figure", help="write the class histogram (leakage: the leakage figure) to this path (PNG, SVG, PDF)")
     common(dt)
     dt.set_defaults(func=C.cmd_data)
 

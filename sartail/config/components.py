@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError, suggest
 
-ARCHS = ("sarnet", "resnet18", "resnet10")
+ARCHS = ("sarnet", "cnn6", "resnet18", "resnet10")
 HEADS = ("linear", "cosine")
 
 
@@ -19,9 +19,11 @@ class ModelConfig:
     """The network.
 
     Attributes:
-        arch: ``sarnet`` (the small default), ``resnet18`` or ``resnet10`` (torchvision,
-            adapted to one channel and small chips).
-        width: channels of the first SARNet stage (doubles at each of its 4 stages).
+        arch: ``sarnet`` (the small default), ``cnn6`` (six plain layers, stride 2 first, two
+            max-pools), ``resnet18`` or ``resnet10`` (torchvision, adapted to one channel and
+            small chips).
+        width: channels of the first SARNet stage (doubles at each of its 4 stages) or of the
+            first CNN6 layer (``w, w, 2w, 2w, 4w, 4w``; the plain control uses 32).
         head: ``linear`` or ``cosine``.
         cosine_temperature: logit scale of the cosine head.
         dropout: dropout before the head.

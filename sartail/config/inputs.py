@@ -7,6 +7,11 @@ A kind's defaults fill in the keys that neither the recipe nor the user sets, so
 
 - ``mstar``: 64 px and batch 64. The target fills the centre 64 px of the 128 px chips; on a
   few hundred MSTAR-LT chips a batch of 128 halves the optimizer steps per presentation.
+  Test fold and validation split by aspect arc (``data.split: aspect``): MSTAR's file order
+  sweeps the aspect circle four to five times per class, and holding out whole arcs of it
+  halves the test chips with a near-duplicate in training against a random fold or blocks of
+  file numbers (benchmarks/history/2026-12-08-leakage.md). No fold of the 17-degree chips
+  reproduces the 15-degree test's verdicts (BENCHMARKS.md, "Which recipe?").
 - ``mavoc``, ``mavoc_test``, ``folder``, ``synthetic``: the general defaults (56 px, the MAVOC
   chips' own 54-60 px; batch 128). Folder data are whatever the user brings: set
   ``data.size`` to the chips' size.
@@ -20,7 +25,7 @@ from .overrides import apply_overrides
 
 #: ``{kind: {dotted config key: value}}``; kinds not listed take the dataclass defaults.
 KIND_INPUTS: dict[str, dict[str, Any]] = {
-    "mstar": {"data.size": 64, "batch_size": 64},
+    "mstar": {"data.size": 64, "batch_size": 64, "data.split": "aspect"},
 }
 
 

@@ -192,7 +192,7 @@ class DataConfig:
 
     Attributes:
         train: a data spec, ``synthetic`` or ``kind:path`` (``folder``, ``mavoc``, ``mstar``).
-        test: a labelled test spec; ``None`` carves a stratified ``test_fraction`` fold out of
+        test: a labelled test spec; ``None`` carves a ``test_fraction`` fold (by ``split``) out of
             ``train`` (before any long-tail subset), or uses the synthetic balanced test set.
         size: chip size (centre crop / zero pad, never resize).
         load_size: load a larger centre region (> ``size``) for training and train on random
@@ -202,8 +202,13 @@ class DataConfig:
         profile: build a long-tailed subset of ``train``: ``exp``, ``step``, ``mavoc`` or
             ``counts`` (with ``counts``), imbalance ``ratio``, drawn with ``subset_seed``
             (default: the run's seed, so multi-seed runs vary the subset too).
-        val_fraction: stratified validation split of the training chips, used for model
-            selection; the test set never chooses anything.
+        val_fraction: validation split of the training chips, used for model selection; the
+            test set never chooses anything.
+        split: how the held-out test fold and the validation split are cut: ``random``
+            (stratified at random), ``sector`` (contiguous runs of file numbers; the MSTAR
+            default), ``aspect`` (arcs of each class's aspect circle, placed by the rank within
+            a sweep of the file order) or ``grouped`` (near-duplicate chips kept on one side);
+            see :mod:`sartail.data.folds`.
         scale, test_per_class: size of the synthetic data.
         unlabelled: a pool of unlabelled chips (``kind:path``: ``folder``, ``mavoc_test``, or a
             labelled kind whose labels are dropped) that the ``pretrain`` stages see beside the
@@ -223,6 +228,7 @@ class DataConfig:
     subset_seed: int | None = None
     val_fraction: float = 0.1
     test_fraction: float = 0.25
+    split: str = "random"
     split_seed: int = 0
     scale: float = 0.015
     test_per_class: int = 80
@@ -241,6 +247,9 @@ class DataConfig:
             raise ConfigError(f"data.size must be >= 8 px, got {self.size}")
         if self.load_size is not None and self.load_size < self.size:
             raise ConfigError(f"data.load_size ({self.load_size}) must be at least data.size ({self.size}), or null")
+        if self.split not in ("random", "sector", "aspect", "grouped"):
+            raise ConfigError(f"unknown data.split {self.split!r}; use random, sector, aspect or grouped."
+                              f"{suggest(str(self.split), ('random', 'sector', 'aspect', 'grouped'))}")
         if self.profile is not None and self.profile not in ("exp", "step", "mavoc", "counts"):
             raise ConfigError(f"unknown data.profile {self.profile!r}.{suggest(self.profile, ('exp', 'step', 'mavoc', 'counts'))}")
 

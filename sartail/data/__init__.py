@@ -2,6 +2,8 @@
 from .chipset import UNLABELLED, ChipSet
 from .classes import MAVOC_CLASS_NAMES, MAVOC_TRAIN_COUNTS, MSTAR_CLASS_NAMES
 from .decode import DecodeOptions, decode_chip
+from .folds import SPLITS, fold_split
+from .leakage import NEAR_DUPLICATE, Leakage
 from .sources import (
     DATA_KINDS,
     KINDS,
@@ -21,5 +23,5 @@ __all__ = [
     "UNLABELLED", "ChipSet", "DecodeOptions", "decode_chip", "DATA_KINDS", "KINDS", "DataKind", "data_kind",
     "MAVOC_CLASS_NAMES", "MAVOC_TRAIN_COUNTS", "MSTAR_CLASS_NAMES", "load", "load_folder", "load_mavoc",
     "load_mavoc_test", "load_mstar", "parse_spec", "DEFAULT_SCALE", "make_synthetic", "mavoc_counts", "Splits",
-    "prepare_data", "stage_view",
+    "prepare_data", "stage_view", "SPLITS", "fold_split", "NEAR_DUPLICATE", "Leakage",
 ]

@@ -16,7 +16,7 @@ from .. import cache as _cache
 from .. import random_fields as _random_fields
 from .. import render_parts as _render_parts
 from ..chipset import ChipSet
-from ..longtail import stratified_split
+from ..folds import fold_split
 from . import synthetic as _syn
 from .folder import load_folder
 from .mavoc import load_mavoc, load_mavoc_test
@@ -54,7 +54,7 @@ def _disk_splits(kind: DataKind, path: str, d: DataConfig, seed: int, progress: 
                         "use them with `sartail predict`")
     if d.test:
         return train, None
-    return stratified_split(train, d.test_fraction, seed=d.split_seed)
+    return fold_split(train, d.split, d.test_fraction, seed=d.split_seed, progress=progress)
 
 
 def _synthetic_splits(kind: DataKind, path: str, d: DataConfig, seed: int, progress: bool) -> tuple[ChipSet, ChipSet | None]:

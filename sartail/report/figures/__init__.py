@@ -5,7 +5,7 @@ itself; :func:`save_figure` writes any figure as PNG, SVG and PDF at 300 dpi. Fi
 synthetic data say so in a note under the axes, so that nobody mistakes them for results on
 real SAR. Modules: :mod:`.style` (style, saving, the synthetic note), :mod:`.data` (chip sets),
 :mod:`.results` (accuracies, reliability), :mod:`.confusion`, :mod:`.curves`, :mod:`.insight`
-(feature layouts, saliency, error galleries).
+(feature layouts, saliency, error galleries), :mod:`.leakage` (test chips' nearest training chips).
 
 >>> fig = class_histogram([400, 40, 4], ["sedan", "SUV", "bus"], synthetic=True)
 >>> fig.axes[0].get_title()
@@ -24,6 +24,7 @@ from ...eval.results import RunResults
 from .confusion import confusion_figure, confusion_matrices, stage_confusions
 from .curves import METRIC_LABELS, draw_training_curves, mean_curves, training_curves
 from .data import chip_gallery, class_histogram, pixel_statistics
+from .leakage import leakage_figure
 from .model_views import clutter_figure, feature_figure, gallery_figure, saliency_figure
 from .removal import removal_figure, removal_table
 from .results import accuracy_heatmap, per_class_accuracy, reliability_diagram, shot_accuracy, stage_comparison
@@ -78,6 +79,7 @@ __all__ = [
     "figure_png",
     "gallery_figure",
     "is_marked_synthetic",
+    "leakage_figure",
     "mark_synthetic",
     "markers",
     "mean_curves",
