@@ -42,11 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import CHROMIUM, launch_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["00_data_tour", "01_stage1_rough", "02_stage2_residual", "03_stage3_balanced", "04_compare_recipes",
          "05_what_the_model_sees", "06_removal_sweep"]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 TINY = {"SCALE": "0.002", "TEST_PER_CLASS": "5", "WIDTH": "4", "ROUGH_EPOCHS": "1", "RESIDUAL_EPOCHS": "1",
         "BALANCED_EPOCHS": "1", "CLASSIFIER_EPOCHS": "1", "POOL_PER_CLASS": "20", "GALLERY_PER_CLASS": "3",
@@ -164,10 +164,7 @@ def chromium(lab: Lab) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                           "--disable-component-update", "--disable-sync", "--no-first-run",
-                                           "--disable-dev-shm-usage"])
+        browser = launch_chromium(pw)
         try:
             yield browser
         finally:

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import CHROMIUM, launch_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = REPO / "site"
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 NB04 = "notebooks/04_compare_recipes/"
 
@@ -92,10 +92,7 @@ def page(base_url: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                           "--disable-component-update", "--disable-sync", "--no-first-run",
-                                           "--disable-dev-shm-usage"])
+        browser = launch_chromium(pw)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             yield context.new_page()

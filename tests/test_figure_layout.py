@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from sartail.data import ChipSet, make_synthetic
+from sartail.data.leakage import leakage, self_copy_scores
 from sartail.eval import features as F
 from sartail.eval import gallery as G
 from sartail.eval import saliency as S
@@ -150,6 +151,9 @@ def figures() -> dict[str, Figure]:
         "clutter_figure": plots.clutter_figure({"rough": check}),
         "gallery_figure": plots.gallery_figure(gallery),
         "removal_figure": plots.removal_figure(sweep),
+        "leakage_figure": plots.leakage_figure({"test fold vs training": leakage(chips, chips.take(torch.arange(0, len(chips), 3))),
+                                                "validation vs training": leakage(chips, chips.take(torch.arange(1, len(chips), 5)))},
+                                               references={"own copy": self_copy_scores(chips)}, synthetic=True),
         # one journal column (3.5 in), as `sartail figures --width single` draws them
         "per_class_accuracy (single column)": plots.per_class_accuracy(
             per, NAMES, counts=COUNTS, width=3.5, title="Per-class test accuracy (mean ± std over seeds)",
@@ -226,7 +230,7 @@ def _overlap(p: np.ndarray, q: np.ndarray) -> bool:
                                   "confusion_figure", "confusion_matrices", "stage_confusions", "training_curves",
                                   "mean_curves", "mean_curves (single column)",
                                   "feature_figure", "feature_figure (two stages)", "saliency_figure", "clutter_figure", "gallery_figure",
-                                  "removal_figure", "per_class_accuracy (single column)",
+                                  "removal_figure", "leakage_figure", "per_class_accuracy (single column)",
                                   "shot_accuracy (single column)", "confusion_matrices (single column)",
                                   "reliability_diagram (single column)"])
 def test_no_text_overlaps_or_leaves_the_canvas(figures, name):

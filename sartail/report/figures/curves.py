@@ -63,13 +63,18 @@ def draw_training_curves(fig: Figure, records: Sequence[Mapping[str, Any]], *,
                         fontsize=6.5, color=cols[st])
         ax.set_xlim(0, max(x0, 1))
         ax.set_xlabel("epoch" + (" (stages in turn)" if len(stages) > 1 else ""))
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric.replace("_", " ")))
-        if metric.startswith("val_") and metric != "val_loss" or metric == "train_acc":
-            ax.set_ylim(0, 1)
-            ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.grid(axis="y", color="0.92", lw=0.6)
+        _metric_axes(ax, metric)
         ax.set_axisbelow(True)
+
+
+def _metric_axes(ax: Any, metric: str) -> None:
+    """The y label of ``metric`` (accuracies as % from 0 to 100), whole epochs, a light grid."""
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric.replace("_", " ")))
+    if metric.startswith("val_") and metric != "val_loss" or metric == "train_acc":
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.grid(axis="y", color="0.92", lw=0.6)
 
 
 def training_curves(records: Sequence[Mapping[str, Any]], *, metrics: Sequence[str] = ("train_loss", "val_balanced"),
@@ -121,12 +126,7 @@ def mean_curves(runs: Mapping[str, Sequence[Sequence[Mapping[str, Any]]]], *,
                 ax.plot(xs, mean, color=col, marker=mk, ms=2.5, label=f"{label} (n={len(recs)})")
                 ax.fill_between(xs, np.subtract(mean, std), np.add(mean, std), color=col, alpha=0.2, lw=0)
             ax.set_xlabel("epoch (stages end to end)")
-            ax.set_ylabel(METRIC_LABELS.get(metric, metric.replace("_", " ")))
-            if metric.startswith("val_") and metric != "val_loss" or metric == "train_acc":
-                ax.set_ylim(0, 1)
-                ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-            ax.grid(axis="y", color="0.92", lw=0.6)
+            _metric_axes(ax, metric)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside upper center", ncols=_legend_cols(labels, width), frameon=False,
                    title="mean ± std over seeds (n)")

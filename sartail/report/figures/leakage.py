@@ -26,7 +26,7 @@ def leakage_figure(results: Mapping[str, Leakage], *, references: Mapping[str, t
     first = results[labels[0]]
     names = list(first.class_names)
     with style():
-        fig = _figure(DOUBLE, 2.7)
+        fig = _figure(DOUBLE, 3.2)
         left, right = fig.subplots(1, 2, width_ratios=[1, 1.25])
         bins = np.linspace(-0.2, 1.0, 61)
         for (name, ref), ls in zip((references or {}).items(), ("-", ":", "-.", "--")):
@@ -48,7 +48,7 @@ def leakage_figure(results: Mapping[str, Leakage], *, references: Mapping[str, t
             left_edge = x - 0.4 + width * (i + 0.5)
             right.bar(left_edge, ys, width, color=col, label=label)
         _set_class_xticks(right, names)
-        right.set_ylabel("near-duplicates (% of chips)")
+        right.set_ylabel("near-duplicates (%)")
         top = max([100 * v for r in results.values() for v in r.per_class().values()] + [1.0])
         right.set_ylim(0, top * 1.15)
         handles, names_ = left.get_legend_handles_labels()
