@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ..config.schema import BudgetConfig
+from ..config.schema import SPLITS, BudgetConfig
 from ..launch.demo import DEMO_SCALE
 from . import commands as C
 from . import options as O
@@ -153,7 +153,7 @@ def add_inspection(sub: Sub) -> None:
     dt.add_argument("more", nargs="*", help=argparse.SUPPRESS)
     dt.add_argument("--out", help="compare: write realism.json, realism.txt and figures to this folder")
     dt.add_argument("--no-cnn", action="store_true", help="compare: skip the CNN discriminator")
-    dt.add_argument("--split", choices=["random", "sector", "aspect", "grouped"], help="leakage of one spec: its "
+    dt.add_argument("--split", choices=SPLITS, help="leakage of one spec: its "
                     "folds' split (default: the data kind's, as `sartail run` uses)")
     dt.add_argument("--figure", help="write the class histogram (leakage: the leakage figure) to this path (PNG, SVG, PDF)")
     common(dt)

@@ -20,6 +20,9 @@ STAGE_KINDS = ("supervised", "pretrain")
 SELECT_MIN_VAL = 5
 
 
+#: The ways a held-out fold can be cut (``data.split``; see :mod:`sartail.data.folds`).
+SPLITS = ("random", "sector", "aspect", "grouped")
+
 @dataclass(frozen=True)
 class OptimizerConfig:
     """Optimizer of a stage: ``sgd`` (with momentum; Nesterov's by default) or ``adamw``.
@@ -247,9 +250,9 @@ class DataConfig:
             raise ConfigError(f"data.size must be >= 8 px, got {self.size}")
         if self.load_size is not None and self.load_size < self.size:
             raise ConfigError(f"data.load_size ({self.load_size}) must be at least data.size ({self.size}), or null")
-        if self.split not in ("random", "sector", "aspect", "grouped"):
+        if self.split not in SPLITS:
             raise ConfigError(f"unknown data.split {self.split!r}; use random, sector, aspect or grouped."
-                              f"{suggest(str(self.split), ('random', 'sector', 'aspect', 'grouped'))}")
+                              f"{suggest(str(self.split), SPLITS)}")
         if self.profile is not None and self.profile not in ("exp", "step", "mavoc", "counts"):
             raise ConfigError(f"unknown data.profile {self.profile!r}.{suggest(self.profile, ('exp', 'step', 'mavoc', 'counts'))}")
 

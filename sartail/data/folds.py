@@ -37,12 +37,12 @@ import torch
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..config.schema import SPLITS
 from ..errors import DataError, suggest
 from .chipset import ChipSet
 from .leakage import NEAR_DUPLICATE, similarity
 from .longtail import stratified_split
 
-SPLITS = ("random", "sector", "aspect", "grouped")
 #: Contiguous blocks per fold of a ``sector`` split (12 blocks for four folds).
 SECTORS_PER_FOLD = 3
 #: The least share of a class's most similar chips within 2 ranks of the period for the sweeps to count.
